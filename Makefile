@@ -1,0 +1,63 @@
+# The README's commands. Every target is idempotent and skips what is up to date.
+OPA_VERSION   := v1.22.3
+VEGETA_VERSION := v12.13.0
+PYTHON        ?= python3
+VENV          := .venv
+BIN           := $(VENV)/bin
+TOOLS         := $(CURDIR)/.tools/bin
+OPA           := $(TOOLS)/opa
+BRIDGE        := build/libopabridge.so
+BRIDGE_SRC    := $(wildcard bridge/*.go) bridge/go.mod bridge/go.sum
+export OPA_BIN := $(OPA)
+
+.PHONY: setup run test test-python test-policy lint format differential bench bench-quick check-toolchain
+
+setup: check-toolchain $(BIN)/policy-engine $(OPA) $(BRIDGE)
+
+check-toolchain:
+	@command -v go >/dev/null || { echo "error: Go (1.26+) is required to build the OPA bridge and CLI: https://go.dev/dl/"; exit 1; }
+	@command -v cc >/dev/null || { echo "error: a C compiler (cc) is required for the cgo bridge: apt-get install gcc"; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) (3.11+) is required"; exit 1; }
+
+$(BIN)/policy-engine: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@
+
+$(OPA):
+	mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) go install github.com/open-policy-agent/opa@$(OPA_VERSION)
+
+$(BRIDGE): $(BRIDGE_SRC)
+	mkdir -p build
+	cd bridge && go build -buildmode=c-shared -trimpath -o ../$(BRIDGE) .
+
+run: setup
+	$(BIN)/policy-engine serve
+
+test: setup test-policy test-python
+
+test-policy: $(OPA)
+	$(OPA) fmt --fail -l policy
+	$(OPA) check --strict policy/bundle policy/tests
+	$(OPA) test policy/bundle policy/tests
+
+test-python: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	cd bridge && go vet . && test -z "$$(gofmt -l .)"
+	$(BIN)/pytest
+
+# The differential test against `opa` on 100,000 generated inputs.
+differential: setup
+	PE_DIFFERENTIAL_INPUTS=100000 $(BIN)/pytest tests/engine/test_differential.py
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+format: setup
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+	$(OPA) fmt -w policy

@@ -1,0 +1,33 @@
+// BenchmarkEval times one evaluation in Go, without Python: BENCH_INPUT=file.json
+// [BENCH_BUNDLE=dir BENCH_QUERY=data.x] go test -bench Eval -benchmem .
+package main
+
+import (
+	"os"
+	"testing"
+)
+
+func BenchmarkEval(b *testing.B) {
+	bs, berr := loadBundle(envOr("BENCH_BUNDLE", "../policy/bundle"))
+	if berr != nil {
+		b.Fatal(berr)
+	}
+	q, berr := bs.prepare(envOr("BENCH_QUERY", "data.acgs.constitutional.evaluate"))
+	if berr != nil {
+		b.Fatal(berr)
+	}
+	in, _ := os.ReadFile(os.Getenv("BENCH_INPUT"))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := q.eval(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}

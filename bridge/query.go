@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/util"
+)
+
+// queryInfo describes a prepared query to the Python side.
+type queryInfo struct {
+	Query    string   `json:"query"`
+	Reads    reads    `json:"reads"`
+	Residual []string `json:"residual,omitempty"`
+}
+
+// preparedQuery is compiled once per (bundle revision, entrypoint) and evaluated many times;
+// rego.PreparedEvalQuery is safe for concurrent use.
+type preparedQuery struct {
+	pq   rego.PreparedEvalQuery
+	info queryInfo
+}
+
+func newPreparedQuery(query string, pq rego.PreparedEvalQuery, r reads) *preparedQuery {
+	return &preparedQuery{pq: pq, info: queryInfo{Query: query, Reads: r}}
+}
+
+func parseInput(raw []byte) (ast.Value, error) {
+	var x any
+	dec := util.NewJSONDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&x); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("trailing data after the JSON value")
+	}
+	return ast.InterfaceToValue(x)
+}
+
+// eval evaluates one input (nil: no input). It answers the JSON of the first expression's
+// value of the first result, or defined=false when the query is undefined.
+func (q *preparedQuery) eval(raw []byte) (result []byte, defined bool, berr *bridgeError) {
+	opts := make([]rego.EvalOption, 0, 1)
+	if raw != nil {
+		v, err := parseInput(raw)
+		if err != nil {
+			return nil, false, newError("invalid_input", err)
+		}
+		opts = append(opts, rego.EvalParsedInput(v))
+	}
+	rs, err := q.pq.Eval(context.Background(), opts...)
+	if err != nil {
+		return nil, false, newError("eval_error", err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, false, nil
+	}
+	out, err := json.Marshal(rs[0].Expressions[0].Value)
+	if err != nil {
+		return nil, false, newError("eval_error", err)
+	}
+	return out, true, nil
+}
+
+// evalMany evaluates a JSON array of inputs in parallel goroutines and answers a JSON array,
+// in order, of {"result": v}, {} (undefined) or {"error": {...}} per input.
+func (q *preparedQuery) evalMany(raw []byte) ([]byte, *bridgeError) {
+	var inputs []json.RawMessage
+	if err := json.Unmarshal(raw, &inputs); err != nil {
+		return nil, newError("invalid_input", fmt.Errorf("inputs must be a JSON array: %w", err))
+	}
+	items := make([][]byte, len(inputs))
+	parallel(len(inputs), func(i int) { items[i] = q.evalItem(inputs[i]) })
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i, item := range items {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(item)
+	}
+	buf.WriteByte(']')
+	return buf.Bytes(), nil
+}
+
+func (q *preparedQuery) evalItem(input []byte) (item []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			item, _ = json.Marshal(map[string]any{"error": bridgeError{Code: "internal_error", Message: fmt.Sprint("panic: ", r)}})
+		}
+	}()
+	result, defined, berr := q.eval(input)
+	switch {
+	case berr != nil:
+		item, _ = json.Marshal(map[string]any{"error": berr})
+	case !defined:
+		item = []byte("{}")
+	default:
+		item = append(append([]byte(`{"result":`), result...), '}')
+	}
+	return item
+}
+
+// parallel runs f(0..n-1) on up to GOMAXPROCS goroutines.
+func parallel(n int, f func(int)) {
+	workers := min(n, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, n)
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}

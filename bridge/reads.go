@@ -1,0 +1,154 @@
+package main
+
+import (
+	"encoding/json"
+	"sort"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// reads is what an entrypoint can read of its input: the decision depends on nothing else
+// (with the bundle fixed), which is what makes a cache key built from these paths sound.
+type reads struct {
+	// Paths under input (object keys), each cut where a reference stops being a constant
+	// string; none is a prefix of another.
+	Paths [][]string `json:"paths"`
+	// WholeInput: some rule reads input as a whole (no projection is sound).
+	WholeInput bool `json:"whole_input"`
+	// Nondeterministic builtins reachable from the entrypoint (its decisions can't be cached).
+	Nondeterministic []string `json:"nondeterministic"`
+}
+
+// analyzeReads walks the query and every rule and function it can reach.
+func analyzeReads(c *ast.Compiler, query ast.Body) reads {
+	w := &readWalker{compiler: c, visited: map[*ast.Rule]bool{}, nondet: map[string]bool{}}
+	w.walk(query)
+	return w.result()
+}
+
+type readWalker struct {
+	compiler *ast.Compiler
+	visited  map[*ast.Rule]bool
+	paths    [][]string
+	whole    bool
+	nondet   map[string]bool
+	pending  []*ast.Rule
+}
+
+func (w *readWalker) walk(root any) {
+	w.visit(root)
+	for len(w.pending) > 0 {
+		rule := w.pending[len(w.pending)-1]
+		w.pending = w.pending[:len(w.pending)-1]
+		w.visit(rule)
+	}
+}
+
+func (w *readWalker) visit(node any) {
+	ast.NewGenericVisitor(func(x any) bool {
+		switch v := x.(type) {
+		case ast.Ref:
+			w.ref(v)
+		case *ast.Expr:
+			if v.IsCall() {
+				w.call(v.Operator())
+			}
+		case ast.Call:
+			if len(v) > 0 {
+				if op, isRef := v[0].Value.(ast.Ref); isRef {
+					w.call(op)
+				}
+			}
+		}
+		return false
+	}).Walk(node)
+}
+
+func (w *readWalker) call(op ast.Ref) {
+	if b, known := ast.BuiltinMap[op.String()]; known && b.Nondeterministic {
+		w.nondet[op.String()] = true
+	}
+}
+
+func (w *readWalker) ref(ref ast.Ref) {
+	switch {
+	case ref.HasPrefix(ast.InputRootRef):
+		w.input(ref)
+	case ref.HasPrefix(ast.DefaultRootRef):
+		for _, rule := range w.compiler.GetRules(ref) {
+			w.enqueue(rule)
+		}
+	}
+}
+
+func (w *readWalker) enqueue(rule *ast.Rule) {
+	for r := rule; r != nil; r = r.Else {
+		if !w.visited[r] {
+			w.visited[r] = true
+			w.pending = append(w.pending, r)
+		}
+	}
+}
+
+// input records the constant prefix of a reference into input.
+func (w *readWalker) input(ref ast.Ref) {
+	path := make([]string, 0, len(ref)-1)
+	for _, term := range ref[1:] {
+		key, isString := term.Value.(ast.String)
+		if !isString {
+			// A variable, or a key that is not an object key (array indices included):
+			// the value read is everything under the prefix.
+			break
+		}
+		path = append(path, string(key))
+	}
+	w.record(path)
+}
+
+func (w *readWalker) record(path []string) {
+	if len(path) == 0 {
+		w.whole = true
+		return
+	}
+	w.paths = append(w.paths, path)
+}
+
+func (w *readWalker) result() reads {
+	r := reads{Paths: minimalPaths(w.paths), WholeInput: w.whole, Nondeterministic: []string{}}
+	if r.WholeInput {
+		r.Paths = [][]string{}
+	}
+	for name := range w.nondet {
+		r.Nondeterministic = append(r.Nondeterministic, name)
+	}
+	sort.Strings(r.Nondeterministic)
+	return r
+}
+
+// minimalPaths sorts and deduplicates paths, dropping any path that extends another:
+// reading a value reads everything under it.
+func minimalPaths(paths [][]string) [][]string {
+	sort.Slice(paths, func(i, j int) bool { return len(paths[i]) < len(paths[j]) })
+	keep := [][]string{}
+	seen := map[string]bool{}
+	for _, p := range paths {
+		covered := false
+		for k := 1; k <= len(p); k++ {
+			if seen[pathKey(p[:k])] {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			seen[pathKey(p)] = true
+			keep = append(keep, p)
+		}
+	}
+	sort.Slice(keep, func(i, j int) bool { return pathKey(keep[i]) < pathKey(keep[j]) })
+	return keep
+}
+
+func pathKey(p []string) string {
+	b, _ := json.Marshal(p)
+	return string(b)
+}

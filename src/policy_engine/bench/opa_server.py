@@ -1,0 +1,80 @@
+"""A real `opa run --server` on a free loopback port: the old sidecar, the tests' oracle."""
+
+import contextlib
+import http.client
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from policy_engine.bundle.locate import default_bundle, opa_binary
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(port: int, path: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {path}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing answered 200 on 127.0.0.1:{port}{path} in {timeout}s")
+
+
+@contextlib.contextmanager
+def opa_server(bundle: Path | None = None, cpus: str | None = None) -> Iterator[str]:
+    """Yields the base URL of an OPA server loaded with the bundle; stops it afterwards."""
+    port = free_port()
+    cmd = [opa_binary(), "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error"]
+    cmd += ["--bundle", str(bundle or default_bundle())]
+    if cpus:
+        cmd = ["taskset", "-c", cpus, *cmd]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_http(port, "/health?bundles", proc=proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class OpaClient:
+    """A keep-alive client of OPA's Data API, lean enough to time the server, not the client."""
+
+    def __init__(self, base_url: str) -> None:
+        host, port = base_url.removeprefix("http://").split(":")
+        self._conn = http.client.HTTPConnection(host, int(port), timeout=30)
+
+    def decide(self, path: str, input_json: bytes) -> dict:
+        self._conn.request(
+            "POST",
+            f"/v1/data/{path}",
+            b'{"input":' + input_json + b"}",
+            {"Content-Type": "application/json"},
+        )
+        response = self._conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"OPA answered {response.status}: {body[:200]!r}")
+        return orjson.loads(body)
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,57 @@
+"""Percentiles and process figures shared by the benchmarks."""
+
+import os
+import platform
+import statistics
+from collections.abc import Sequence
+
+
+def percentiles_us(samples_ns: Sequence[int]) -> dict[str, float]:
+    """p50/p95/p99/p99.9 in microseconds (nearest-rank on the sorted samples)."""
+    ordered = sorted(samples_ns)
+    n = len(ordered)
+
+    def at(q: float) -> float:
+        return round(ordered[min(n - 1, int(q * n))] / 1000, 1)
+
+    return {
+        "p50_us": at(0.50),
+        "p95_us": at(0.95),
+        "p99_us": at(0.99),
+        "p999_us": at(0.999),
+        "n": n,
+    }
+
+
+def rss_mb(pid: int | None = None) -> float:
+    """Resident set size now, from /proc (Linux)."""
+    with open(f"/proc/{pid or os.getpid()}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def peak_rss_mb(pid: int | None = None) -> float:
+    with open(f"/proc/{pid or os.getpid()}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+    }
+
+
+def machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }

@@ -1,0 +1,1 @@
+"""Where the policy bundle and the OPA bridge live."""

@@ -1,0 +1,121 @@
+"""ctypes binding of the Go bridge (bridge/abi.go): bytes in, bytes out, nothing else.
+
+ctypes releases the GIL for the duration of each call, so several Python threads can
+evaluate at once. The Go runtime does not survive fork(): a process loads the library
+itself, after any fork, and a child that inherits a loaded bridge refuses to use it.
+"""
+
+import ctypes
+import os
+import threading
+from pathlib import Path
+
+import orjson
+
+from policy_engine.bundle.locate import bridge_library
+from policy_engine.engine.errors import BridgeUnavailable, from_bridge
+
+OK, UNDEFINED, ERROR = 0, 1, 2
+
+_OUT = ctypes.POINTER(ctypes.c_char_p)
+_u64 = ctypes.c_uint64
+
+
+def _signature(fn, *args) -> None:
+    fn.argtypes = [*args, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_int)]
+    fn.restype = ctypes.c_int
+
+
+class Bridge:
+    """One loaded copy of the bridge library. Safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            lib = ctypes.CDLL(str(path))
+        except OSError as exc:
+            raise BridgeUnavailable(f"cannot load the OPA bridge {path}: {exc} (run `make setup`)") from exc
+        self._lib = lib
+        self._pid = os.getpid()
+        cp, n, u64p = ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(_u64)
+        _signature(lib.pe_version)
+        _signature(lib.pe_selftest_panic)
+        _signature(lib.pe_load_bundle, cp, n, u64p)
+        _signature(lib.pe_prepare, _u64, cp, n, u64p)
+        _signature(lib.pe_prepare_partial, _u64, cp, n, u64p)
+        _signature(lib.pe_compile, _u64, cp, n)
+        _signature(lib.pe_eval, _u64, cp, n)
+        _signature(lib.pe_eval_many, _u64, cp, n)
+        lib.pe_free.argtypes = [ctypes.c_void_p]
+        lib.pe_free.restype = None
+        lib.pe_release.argtypes = [_u64]
+        lib.pe_release.restype = None
+
+    def _call(self, fn, *args) -> tuple[int, bytes | None]:
+        if os.getpid() != self._pid:
+            raise BridgeUnavailable("the OPA bridge was loaded before fork(); load it in each worker")
+        out, out_len = ctypes.c_void_p(), ctypes.c_int()
+        status = fn(*args, ctypes.byref(out), ctypes.byref(out_len))
+        body = None
+        if out.value:
+            body = ctypes.string_at(out.value, out_len.value)
+            self._lib.pe_free(out)
+        if status == ERROR:
+            err = orjson.loads(body or b'{"code":"internal_error","message":"no detail"}')
+            raise from_bridge(err["code"], err["message"])
+        return status, body
+
+    def _with_handle(self, fn, *args) -> tuple[int, dict]:
+        handle = _u64()
+        _, body = self._call(fn, *args, ctypes.byref(handle))
+        return handle.value, orjson.loads(body)
+
+    def version(self) -> dict:
+        return orjson.loads(self._call(self._lib.pe_version)[1])
+
+    def load_bundle(self, path: str) -> tuple[int, dict]:
+        raw = path.encode()
+        return self._with_handle(self._lib.pe_load_bundle, raw, len(raw))
+
+    def prepare(self, bundle: int, query: str) -> tuple[int, dict]:
+        raw = query.encode()
+        return self._with_handle(self._lib.pe_prepare, bundle, raw, len(raw))
+
+    def prepare_partial(self, bundle: int, request: dict) -> tuple[int, dict]:
+        raw = orjson.dumps(request)
+        return self._with_handle(self._lib.pe_prepare_partial, bundle, raw, len(raw))
+
+    def compile(self, bundle: int, request: bytes) -> dict:
+        return orjson.loads(self._call(self._lib.pe_compile, bundle, request, len(request))[1])
+
+    def eval(self, query: int, input_json: bytes | None) -> bytes | None:
+        """The result's JSON, or None when undefined. input_json None: no input."""
+        if input_json is None:
+            status, body = self._call(self._lib.pe_eval, query, None, -1)
+        else:
+            status, body = self._call(self._lib.pe_eval, query, input_json, len(input_json))
+        return None if status == UNDEFINED else body
+
+    def eval_many(self, query: int, inputs_json: bytes) -> list[dict]:
+        """Per input, in order: {"result": v}, {} (undefined) or {"error": {code, message}}."""
+        return orjson.loads(self._call(self._lib.pe_eval_many, query, inputs_json, len(inputs_json))[1])
+
+    def selftest_panic(self) -> None:
+        """Raises the EngineError a Go panic becomes (used by the tests)."""
+        self._call(self._lib.pe_selftest_panic)
+
+    def release(self, handle: int) -> None:
+        if os.getpid() == self._pid:
+            self._lib.pe_release(handle)
+
+
+_lock = threading.Lock()
+_loaded: Bridge | None = None
+
+
+def load_bridge(path: Path | None = None) -> Bridge:
+    """The process's bridge, loaded on first use."""
+    global _loaded
+    with _lock:
+        if _loaded is None:
+            _loaded = Bridge(path or bridge_library())
+        return _loaded

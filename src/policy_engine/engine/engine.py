@@ -1,0 +1,143 @@
+"""The Engine: one loaded bundle, its prepared entrypoints, and what each one reads."""
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from policy_engine.bundle.locate import DEFAULT_QUERY, default_bundle
+from policy_engine.engine.bridge import Bridge, load_bridge
+from policy_engine.engine.errors import EngineError, UndefinedDecision, from_bridge
+
+MAX_PREPARED = 1024
+
+PathKey = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReadPaths:
+    """The parts of the input a prepared query can read, from the compiled policy."""
+
+    paths: tuple[PathKey, ...]
+    whole_input: bool
+    nondeterministic: tuple[str, ...]
+
+    @property
+    def cacheable(self) -> bool:
+        """Decisions depend only on `paths` (and the bundle): safe to cache on them."""
+        return not self.whole_input and not self.nondeterministic
+
+    @classmethod
+    def from_bridge(cls, reads: dict) -> "ReadPaths":
+        return cls(
+            paths=tuple(tuple(p) for p in reads["paths"]),
+            whole_input=reads["whole_input"],
+            nondeterministic=tuple(reads["nondeterministic"]),
+        )
+
+
+class PreparedQuery:
+    """A query compiled once for one bundle revision; evaluate it as often as needed."""
+
+    def __init__(self, bridge: Bridge, handle: int, info: dict) -> None:
+        self._bridge = bridge
+        self._handle = handle
+        self.query: str = info["query"]
+        self.reads = ReadPaths.from_bridge(info["reads"])
+        self.residual: tuple[str, ...] = tuple(info.get("residual") or ())
+
+    def evaluate_json(self, input_json: bytes | None) -> bytes | None:
+        """The result as JSON bytes, None when undefined; input_json None means no input."""
+        return self._bridge.eval(self._handle, input_json)
+
+    def evaluate(self, input: Any) -> Any:
+        result = self.evaluate_json(orjson.dumps(input))
+        if result is None:
+            raise UndefinedDecision()
+        return orjson.loads(result)
+
+    def evaluate_many_json(self, inputs_json: Sequence[bytes]) -> list[dict]:
+        """One bridge call, evaluated in parallel goroutines; per input {"result"}, {} or {"error"}."""
+        return self._bridge.eval_many(self._handle, b"[" + b",".join(inputs_json) + b"]")
+
+    def evaluate_many(self, inputs: Sequence[Any]) -> list[Any]:
+        """Results in order; an input that fails gets its EngineError in its place."""
+        return [_item(i) for i in self.evaluate_many_json([orjson.dumps(x) for x in inputs])]
+
+    def close(self) -> None:
+        self._bridge.release(self._handle)
+
+
+def _item(item: dict) -> Any:
+    if "result" in item:
+        return item["result"]
+    if "error" in item:
+        return from_bridge(item["error"]["code"], item["error"]["message"])
+    return UndefinedDecision()
+
+
+class Engine:
+    """A loaded bundle with its default entrypoint prepared. Immutable: a new bundle is a new Engine."""
+
+    def __init__(
+        self,
+        bundle: str | Path | None = None,
+        query: str = DEFAULT_QUERY,
+        bridge: Bridge | None = None,
+    ) -> None:
+        self._bridge = bridge or load_bridge()
+        self.bundle_path = Path(bundle) if bundle else default_bundle()
+        self._handle, info = self._bridge.load_bundle(str(self.bundle_path))
+        self.revision: str = info["revision"]
+        self.manifest_revision: str = info["manifest_revision"]
+        self.roots: list[str] = info["roots"]
+        self._prepared: dict[str, PreparedQuery] = {}
+        self._lock = threading.Lock()
+        self.entrypoint = self.prepare(query)
+
+    def prepare(self, query: str) -> PreparedQuery:
+        """The query prepared once; later calls return the same PreparedQuery."""
+        found = self._prepared.get(query)
+        if found is not None:
+            return found
+        handle, info = self._bridge.prepare(self._handle, query)
+        prepared = PreparedQuery(self._bridge, handle, info)
+        with self._lock:
+            if len(self._prepared) >= MAX_PREPARED:
+                self._prepared.pop(next(iter(self._prepared))).close()
+            return self._prepared.setdefault(query, prepared)
+
+    def partial(self, known_input: dict, unknowns: Sequence[str], query: str | None = None) -> PreparedQuery:
+        """The query partially evaluated on `known_input`, `unknowns` left open."""
+        request = {
+            "query": query or self.entrypoint.query,
+            "input": known_input,
+            "unknowns": list(unknowns),
+        }
+        handle, info = self._bridge.prepare_partial(self._handle, request)
+        return PreparedQuery(self._bridge, handle, info)
+
+    def compile(self, request_json: bytes) -> dict:
+        """OPA's compile API: partial evaluation of {"query", "input", "unknowns"}."""
+        return self._bridge.compile(self._handle, request_json)
+
+    def evaluate(self, input: Any) -> Any:
+        return self.entrypoint.evaluate(input)
+
+    def evaluate_many(self, inputs: Sequence[Any]) -> list[Any]:
+        return self.entrypoint.evaluate_many(inputs)
+
+    def version(self) -> dict:
+        return self._bridge.version()
+
+    def close(self) -> None:
+        for prepared in self._prepared.values():
+            prepared.close()
+        self._prepared.clear()
+        self._bridge.release(self._handle)
+
+
+__all__ = ["Engine", "EngineError", "PreparedQuery", "ReadPaths"]

@@ -1,0 +1,56 @@
+"""Typed errors of the engine, one per code the bridge reports."""
+
+
+class EngineError(Exception):
+    """A failure reported by the bridge: `code` is stable, `message` is OPA's text."""
+
+    code = "engine_error"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class BridgeUnavailable(EngineError):
+    code = "bridge_unavailable"
+
+
+class BundleError(EngineError):
+    code = "bundle_error"
+
+
+class CompileError(EngineError):
+    code = "compile_error"
+
+
+class InvalidInput(EngineError):
+    code = "invalid_input"
+
+
+class EvaluationError(EngineError):
+    code = "eval_error"
+
+
+class UndefinedDecision(EngineError):
+    """The query has no result for this input (OPA's `undefined`)."""
+
+    code = "undefined"
+
+    def __init__(self, message: str = "the decision is undefined") -> None:
+        super().__init__(message)
+
+
+_BY_CODE: dict[str, type[EngineError]] = {
+    "bundle_error": BundleError,
+    "compile_error": CompileError,
+    "invalid_query": CompileError,
+    "partial_error": CompileError,
+    "invalid_input": InvalidInput,
+    "eval_error": EvaluationError,
+}
+
+
+def from_bridge(code: str, message: str) -> EngineError:
+    return _BY_CODE.get(code, EngineError)(message, code)

@@ -1,0 +1,1 @@
+"""The reference workload of ../shared/spec/WORKLOAD.md."""

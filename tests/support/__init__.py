@@ -1,0 +1,1 @@
+"""Shared test support: input generators and servers."""
