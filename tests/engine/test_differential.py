@@ -10,7 +10,7 @@ from policy_engine.bench.engine_bench import ENTRYPOINT_PATH, workload_inputs
 from policy_engine.bundle.locate import DEFAULT_QUERY, default_bundle, opa_binary
 from policy_engine.cache.keys import KeyBuilder, canonical
 from policy_engine.workload.trace import WorkloadParams
-from support.varied_inputs import varied_inputs
+from tests.support.varied_inputs import varied_inputs
 
 COUNT = int(os.environ.get("PE_DIFFERENTIAL_INPUTS", "3000"))
 

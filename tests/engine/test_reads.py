@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from engine.test_bridge import write_bundle
 from policy_engine.engine import Engine
+from tests.engine.test_bridge import write_bundle
 
 
 def reads_of(tmp_path: Path, rego: str, query: str = "data.p.x"):

@@ -53,9 +53,7 @@ def _number(rng: random.Random, boundaries: list[float]) -> Any:
     if roll < 0.55:
         b = rng.choice(boundaries)
         return rng.choice([b, b - 0.001, b + 0.001, int(b) if b == int(b) else b])
-    return rng.choice(
-        [rng.random() * 2 * max(boundaries), rng.randint(-5, int(3 * max(boundaries)) + 1), 0, -1]
-    )
+    return rng.choice([rng.random() * 2 * max(boundaries), rng.randint(-5, int(3 * max(boundaries)) + 1), 0, -1])
 
 
 def _maybe(rng: random.Random, value: Any, present: float = 0.8) -> Any:

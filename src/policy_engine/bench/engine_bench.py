@@ -76,8 +76,7 @@ def run_engine_bench(params: WorkloadParams, warmup: int, sidecar: bool) -> dict
         result["opa_server_http"] = _sidecar(full, warmup)
         ratio = result["opa_server_http"]
         result["sidecar_over_embedded"] = {
-            q.removesuffix("_us"): round(ratio[q] / result["embedded_single"][q], 2)
-            for q in ("p50_us", "p99_us")
+            q.removesuffix("_us"): round(ratio[q] / result["embedded_single"][q], 2) for q in ("p50_us", "p99_us")
         }
     return result
 

@@ -18,9 +18,7 @@ def add_workload_arguments(parser: argparse.ArgumentParser, requests: int) -> No
 
 
 def workload_params(args: argparse.Namespace) -> WorkloadParams:
-    return WorkloadParams(
-        seed=args.seed, agents=args.agents, requests=args.requests, novel_share=args.novel_share
-    )
+    return WorkloadParams(seed=args.seed, agents=args.agents, requests=args.requests, novel_share=args.novel_share)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:

@@ -29,9 +29,7 @@ def _error(field: str, msg: str, kind: str) -> dict:
 def parse_evaluate_request(body: Any) -> EvaluateRequest:
     """Validate a decoded JSON body; unknown top-level fields are ignored."""
     if type(body) is not dict:
-        raise RequestInvalid(
-            [{"loc": ["body"], "msg": "value is not a valid dict", "type": "type_error.dict"}]
-        )
+        raise RequestInvalid([{"loc": ["body"], "msg": "value is not a valid dict", "type": "type_error.dict"}])
     errors = []
     action = body.get("action")
     if "action" not in body or action is None:
@@ -56,13 +54,13 @@ def parse_evaluate_request(body: Any) -> EvaluateRequest:
     return EvaluateRequest(action, agent_id, input_data, context)
 
 
-def opa_input(request: EvaluateRequest) -> dict:
+def opa_input(request: EvaluateRequest, evaluation_id: str | None = None) -> dict:
     """The input document the old service sent to OPA; policies depend on this shape."""
     return {
         "action": request.action,
         "agent_id": request.agent_id,
         "data": request.input_data,
         "context": request.context,
-        "evaluation_id": str(uuid.uuid4()),
+        "evaluation_id": evaluation_id or str(uuid.uuid4()),
         "timestamp": datetime.now(UTC).isoformat(),
     }

@@ -1,11 +1,44 @@
-"""`policy-engine serve`: placeholder until the service lands."""
+"""`policy-engine serve`: options, then uvicorn (uvloop, httptools) with one app per worker."""
 
 import argparse
+import os
+
+from policy_engine.config import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    defaults = Settings.from_env()
+    parser.add_argument("--host", default=defaults.host)
+    parser.add_argument("--port", type=int, default=defaults.port, help="default 8001 (PORT)")
+    parser.add_argument("--workers", type=int, default=defaults.workers)
+    parser.add_argument("--bundle", default=defaults.bundle, help="bundle directory or .tar.gz")
+    parser.add_argument("--engine", choices=["embedded", "opa-http"], default=defaults.engine)
+    parser.add_argument("--opa-url", default=defaults.opa_url, help="external OPA for --engine opa-http (OPA_URL)")
+    parser.add_argument("--redis-url", default=defaults.redis_url, help="L2 cache; empty: L1 only (REDIS_URL)")
+    parser.add_argument("--cache-ttl", type=float, default=defaults.cache_ttl, help="seconds (CACHE_TTL)")
+    parser.add_argument("--no-cache", dest="cache_enabled", action="store_false", default=defaults.cache_enabled)
+    parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes)
+    parser.add_argument("--log-level", default=defaults.log_level, help="(LOG_LEVEL)")
     return parser
 
 
 def serve(args: argparse.Namespace) -> int:
-    raise SystemExit("serve: not yet implemented")
+    import uvicorn
+
+    overrides = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
+    settings = Settings(**{**Settings.from_env().__dict__, **overrides})
+    os.environ.update(settings.to_env())
+    uvicorn.run(
+        "policy_engine.http.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=30,
+    )
+    return 0

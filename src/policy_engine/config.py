@@ -1,0 +1,77 @@
+"""Service settings: command-line options over environment variables over defaults.
+
+`policy-engine serve` writes its options into the environment (PE_*), so that every worker
+process, started fresh by uvicorn, reads the same settings with `Settings.from_env()`.
+"""
+
+import os
+from dataclasses import dataclass, fields
+
+from policy_engine.bundle.locate import DEFAULT_QUERY, default_bundle
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "0.0.0.0"
+    port: int = 8001
+    workers: int = 1
+    bundle: str = ""
+    query: str = DEFAULT_QUERY
+    engine: str = "embedded"  # or "opa-http": the old path, through an external OPA
+    opa_url: str = "http://localhost:8181"
+    redis_url: str = ""
+    log_level: str = "info"
+    cache_ttl: float = 300.0
+    cache_enabled: bool = True
+    l1_max_entries: int = 100_000
+    l1_max_bytes: int = 64 * 1024 * 1024
+    l2_read: bool = False
+    redis_timeout: float = 0.05
+    max_body_bytes: int = 1024 * 1024
+    breaker_failures: int = 5
+    breaker_reset_seconds: float = 5.0
+    opa_timeout: float = 2.0
+    opa_pool_size: int = 64
+    shadow_rate: float = 0.0
+    warmup_file: str = ""
+    batch_max: int = 64
+    batch_window_us: int = 0
+    partial_eval: bool = True
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f"PE_{f.name.upper()}")
+            if raw is None and f.name in _LEGACY_NAMES:
+                raw = env.get(_LEGACY_NAMES[f.name])
+            if raw is not None:
+                values[f.name] = _parse(f.type, raw)
+        settings = cls(**values)
+        if not settings.bundle:
+            settings = cls(**{**values, "bundle": str(default_bundle())})
+        return settings
+
+    def to_env(self) -> dict[str, str]:
+        return {f"PE_{f.name.upper()}": str(getattr(self, f.name)) for f in fields(self)}
+
+
+# The variables the deployment already sets (API.md).
+_LEGACY_NAMES = {
+    "opa_url": "OPA_URL",
+    "redis_url": "REDIS_URL",
+    "log_level": "LOG_LEVEL",
+    "cache_ttl": "CACHE_TTL",
+    "port": "PORT",
+}
+
+
+def _parse(kind: object, raw: str) -> object:
+    if kind in (bool, "bool"):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if kind in (int, "int"):
+        return int(raw)
+    if kind in (float, "float"):
+        return float(raw)
+    return raw

@@ -1,0 +1,116 @@
+"""The decision path below HTTP: given a query and an input, a decision.
+
+Two implementations: `EmbeddedDecisions` (cache, then batcher, then the in-process engine)
+and `OpaHttpDecisions` (the old path: an external OPA over HTTP). The HTTP layer only knows
+the `Decisions` protocol.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from policy_engine.cache.keys import KeyBuilder, canonical
+from policy_engine.engine.engine import Engine, PreparedQuery
+from policy_engine.engine.opa_http import OpaHttpClient
+from policy_engine.metrics import Metrics
+
+
+@dataclass(slots=True)
+class Decided:
+    result: bytes | None  # the result's JSON; None when the query is undefined
+    cache_hit: bool = False
+
+
+class Decisions(Protocol):
+    revision: str
+
+    async def decide(self, query: str, input: Any) -> Decided: ...
+
+    async def compile(self, body: bytes) -> tuple[int, bytes]: ...
+
+    async def dependencies(self) -> dict[str, str]: ...
+
+    def is_ready(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class Entrypoint:
+    """A prepared query with the key builder its reads allow (None: not cacheable)."""
+
+    def __init__(self, engine: Engine, prepared: PreparedQuery) -> None:
+        self.prepared = prepared
+        reads = prepared.reads
+        self.keys = KeyBuilder(engine.revision, prepared.query, reads.paths) if reads.cacheable else None
+        self.uncacheable_reason = (
+            "" if reads.cacheable else ("whole_input" if reads.whole_input else "nondeterministic")
+        )
+
+
+class EmbeddedDecisions:
+    """OPA in process. The cache and batcher slot in between (see the cache and batching layers)."""
+
+    def __init__(self, engine: Engine, metrics: Metrics) -> None:
+        self.engine = engine
+        self.metrics = metrics
+        self.revision = engine.revision
+        self._entrypoints: dict[str, Entrypoint] = {}
+
+    def entrypoint(self, query: str) -> Entrypoint:
+        found = self._entrypoints.get(query)
+        if found is None:
+            found = self._entrypoints[query] = Entrypoint(self.engine, self.engine.prepare(query))
+        return found
+
+    async def decide(self, query: str, input: Any) -> Decided:
+        entry = self.entrypoint(query)
+        if input is None:
+            return Decided(entry.prepared.evaluate_json(None))
+        if entry.keys is None:
+            self.metrics.cache_uncacheable.labels(entry.uncacheable_reason).inc()
+            return Decided(entry.prepared.evaluate_json(orjson.dumps(input)))
+        # The policy reads nothing outside the projection: evaluating it is evaluating the input.
+        return Decided(entry.prepared.evaluate_json(canonical(entry.keys.project(input))))
+
+    async def compile(self, body: bytes) -> tuple[int, bytes]:
+        return 200, orjson.dumps({"result": self.engine.compile(body)})
+
+    async def dependencies(self) -> dict[str, str]:
+        return {"opa": f"embedded (OPA {self.engine.version()['opa']})", "redis": "not_configured"}
+
+    def is_ready(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None
+
+
+class OpaHttpDecisions:
+    """The old path: every decision is a POST to an external OPA."""
+
+    def __init__(self, client: OpaHttpClient, metrics: Metrics) -> None:
+        self.client = client
+        self.revision = "external"
+        metrics.breaker_state.set_function(lambda: int(client.breaker.state))
+
+    async def decide(self, query: str, input: Any) -> Decided:
+        path = query.removeprefix("data").lstrip(".").replace(".", "/")
+        if input is None:
+            status, payload = await self.client.request("GET", f"/v1/data/{path}")
+            document = orjson.loads(payload) if status == 200 else {}
+            return Decided(orjson.dumps(document["result"]) if "result" in document else None)
+        return Decided(await self.client.decide(path, orjson.dumps(input)))
+
+    async def compile(self, body: bytes) -> tuple[int, bytes]:
+        return await self.client.request("POST", "/v1/compile", body)
+
+    async def dependencies(self) -> dict[str, str]:
+        reachable = await self.client.healthy()
+        return {"opa": f"{self.client.base_url} ({'reachable' if reachable else 'unreachable'})"}
+
+    def is_ready(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        await self.client.close()

@@ -1,0 +1,134 @@
+"""The ACGS API (API.md): evaluate, health, ready. Fails closed: never a 5xx, never an allow by error."""
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from policy_engine import __version__
+from policy_engine.decisions import Decisions
+from policy_engine.engine.errors import EngineError
+from policy_engine.http.acgs_request import RequestInvalid, opa_input, parse_evaluate_request
+from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
+from policy_engine.metrics import Metrics
+
+DEFAULT_POLICY_VERSION = "1.0.0"
+
+
+def unprocessable(errors: list[dict]) -> Response:
+    return json_response(422, {"detail": errors})
+
+
+def too_large(limit: int) -> Response:
+    return json_response(413, {"detail": f"request body exceeds the limit of {limit} bytes"})
+
+
+def decode_json_body(raw: bytes) -> Any:
+    """The decoded body, or RequestInvalid in FastAPI's shape."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RequestInvalid(
+            [
+                {
+                    "loc": ["body", exc.pos],
+                    "msg": f"JSON decode error: {exc.msg}",
+                    "type": "value_error.jsondecode",
+                }
+            ]
+        ) from exc
+
+
+def decision_fields(document: Any) -> dict:
+    """The API's fields from the policy's decision document, with the old defaults.
+
+    Anything but a literal true is a deny: a malformed document never allows."""
+    if type(document) is not dict:
+        raise EngineError(f"the decision is not an object: {orjson.dumps(document)[:200].decode()}")
+    violations = document.get("violations", [])
+    if type(violations) is not list:
+        violations = [violations]
+    confidence = document.get("confidence_score")
+    reason = document.get("reason")
+    return {
+        "allow": document.get("allow") is True,
+        "violations": [v if type(v) is str else orjson.dumps(v).decode() for v in violations],
+        "reason": reason if reason is None or type(reason) is str else str(reason),
+        "confidence_score": confidence if type(confidence) in (int, float) else None,
+        "policy_version": str(document.get("policy_version", DEFAULT_POLICY_VERSION)),
+        "rule": document.get("rule"),
+    }
+
+
+def failed_closed(why: str) -> dict:
+    return {
+        "allow": False,
+        "violations": ["evaluation_error"],
+        "reason": f"Policy evaluation failed: {why}",
+        "confidence_score": 0.0,
+        "policy_version": DEFAULT_POLICY_VERSION,
+        "rule": None,
+    }
+
+
+class AcgsEndpoints:
+    def __init__(self, decisions: Decisions, metrics: Metrics, query: str, max_body: int) -> None:
+        self.decisions = decisions
+        self.metrics = metrics
+        self.query = query
+        self.max_body = max_body
+
+    async def evaluate(self, request: Request) -> Response:
+        started = time.perf_counter_ns()
+        try:
+            body = parse_evaluate_request(decode_json_body(await request.body(self.max_body)))
+        except BodyTooLarge:
+            return too_large(self.max_body)
+        except RequestInvalid as exc:
+            return unprocessable(exc.errors)
+        decision_id = str(uuid.uuid4())
+        fields, cache_hit = await self._decide(opa_input(body, decision_id))
+        elapsed_ns = time.perf_counter_ns() - started
+        fields.update(
+            evaluation_time_ms=elapsed_ns // 1_000_000,
+            evaluation_time_us=round(elapsed_ns / 1000, 1),
+            cache_hit=cache_hit,
+            decision_id=decision_id,
+        )
+        if fields["violations"] == ["evaluation_error"]:
+            self.metrics.failed()
+        else:
+            self.metrics.decided(fields["allow"], cache_hit, elapsed_ns / 1e9)
+        return Response(200, orjson.dumps(fields))
+
+    async def _decide(self, input: dict) -> tuple[dict, bool]:
+        try:
+            decided = await self.decisions.decide(self.query, input)
+            if decided.result is None:
+                return failed_closed("the decision is undefined"), False
+            return decision_fields(orjson.loads(decided.result)), decided.cache_hit
+        except EngineError as exc:
+            return failed_closed(exc.message), False
+        except Exception as exc:  # fail closed on anything: a bug must not become an allow or a 500
+            return failed_closed(f"internal error: {exc!r}"), False
+
+    async def health(self, request: Request) -> Response:
+        dependencies = await self.decisions.dependencies()
+        degraded = any("unreachable" in state or "down" in state for state in dependencies.values())
+        return json_response(
+            200,
+            {
+                "status": "degraded" if degraded else "healthy",
+                "timestamp": datetime.now(UTC).isoformat(),
+                "version": __version__,
+                "policy_revision": self.decisions.revision,
+                "dependencies": dependencies,
+            },
+        )
+
+    async def ready(self, request: Request) -> Response:
+        if self.decisions.is_ready():
+            return json_response(200, {"status": "ready"})
+        return json_response(503, {"detail": "Service not ready"})

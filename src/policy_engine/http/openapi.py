@@ -1,0 +1,84 @@
+"""The OpenAPI document of the service (served at /openapi.json; the fuzz tests read it)."""
+
+_ACGS_REQUEST = {
+    "type": "object",
+    "required": ["action"],
+    "properties": {
+        "action": {"type": "string"},
+        "agent_id": {"type": ["string", "null"]},
+        "input_data": {"type": "object"},
+        "context": {"type": ["object", "null"]},
+    },
+}
+_ACGS_RESPONSE = {
+    "type": "object",
+    "required": ["allow", "violations", "reason", "confidence_score", "evaluation_time_ms", "cache_hit"],
+    "properties": {
+        "allow": {"type": "boolean"},
+        "violations": {"type": "array", "items": {"type": "string"}},
+        "reason": {"type": ["string", "null"]},
+        "confidence_score": {"type": ["number", "null"]},
+        "evaluation_time_ms": {"type": "integer"},
+        "evaluation_time_us": {"type": "number"},
+        "cache_hit": {"type": "boolean"},
+        "policy_version": {"type": "string"},
+        "decision_id": {"type": "string"},
+        "rule": {"type": ["string", "null"]},
+    },
+}
+
+
+def _json_body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _ok(schema: dict | None = None) -> dict:
+    content = {"application/json": {"schema": schema}} if schema else {}
+    return {"200": {"description": "OK", "content": content}}
+
+
+_EVALUATE = {"post": {"requestBody": _json_body(_ACGS_REQUEST), "responses": _ok(_ACGS_RESPONSE)}}
+_PATH_PARAM = [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+OPENAPI = {
+    "openapi": "3.0.3",
+    "info": {"title": "ACGS Policy Engine", "version": "2.0.0"},
+    "paths": {
+        "/v1/evaluate": _EVALUATE,
+        "/api/v1/evaluate": _EVALUATE,
+        "/health": {"get": {"responses": _ok()}},
+        "/ready": {"get": {"responses": {**_ok(), "503": {"description": "not ready"}}}},
+        "/metrics": {"get": {"responses": {"200": {"description": "Prometheus text"}}}},
+        "/v1/data/{path}": {
+            "get": {"parameters": _PATH_PARAM, "responses": _ok()},
+            "post": {
+                "parameters": _PATH_PARAM,
+                "requestBody": _json_body({"type": "object", "properties": {"input": {}}}),
+                "responses": _ok(),
+            },
+        },
+        "/v0/data/{path}": {
+            "post": {
+                "parameters": _PATH_PARAM,
+                "requestBody": _json_body({}),
+                "responses": {**_ok(), "404": {"description": "undefined"}},
+            }
+        },
+        "/v1/compile": {
+            "post": {
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["query"],
+                        "properties": {
+                            "query": {"type": "string"},
+                            "input": {},
+                            "unknowns": {"type": "array", "items": {"type": "string"}},
+                        },
+                    }
+                ),
+                "responses": {**_ok(), "400": {"description": "invalid"}},
+            }
+        },
+    },
+}
