@@ -10,7 +10,10 @@ from typing import Any, Protocol
 
 import orjson
 
+from policy_engine.batching.batcher import Batcher
+from policy_engine.cache.decision_cache import DecisionCache
 from policy_engine.cache.keys import KeyBuilder, canonical
+from policy_engine.cache.l1 import UNDEFINED
 from policy_engine.engine.engine import Engine, PreparedQuery
 from policy_engine.engine.opa_http import OpaHttpClient
 from policy_engine.metrics import Metrics
@@ -49,11 +52,13 @@ class Entrypoint:
 
 
 class EmbeddedDecisions:
-    """OPA in process. The cache and batcher slot in between (see the cache and batching layers)."""
+    """OPA in process: the cache, then the batcher, then the engine."""
 
-    def __init__(self, engine: Engine, metrics: Metrics) -> None:
+    def __init__(self, engine: Engine, metrics: Metrics, cache: DecisionCache | None, batcher: Batcher) -> None:
         self.engine = engine
         self.metrics = metrics
+        self.cache = cache
+        self.batcher = batcher
         self.revision = engine.revision
         self._entrypoints: dict[str, Entrypoint] = {}
 
@@ -69,21 +74,37 @@ class EmbeddedDecisions:
             return Decided(entry.prepared.evaluate_json(None))
         if entry.keys is None:
             self.metrics.cache_uncacheable.labels(entry.uncacheable_reason).inc()
-            return Decided(entry.prepared.evaluate_json(orjson.dumps(input)))
+            return Decided(await self.batcher.evaluate(entry.prepared, orjson.dumps(input)))
         # The policy reads nothing outside the projection: evaluating it is evaluating the input.
-        return Decided(entry.prepared.evaluate_json(canonical(entry.keys.project(input))))
+        projected = canonical(entry.keys.project(input))
+        if self.cache is None:
+            return Decided(await self.batcher.evaluate(entry.prepared, projected))
+        key = entry.keys.key(projected)
+        cached = await self.cache.get(key)
+        if cached is not None:
+            if self.cache.should_shadow():
+                self.cache.shadow_result(cached, entry.prepared.evaluate_json(projected))
+            return Decided(None if cached == UNDEFINED else cached, cache_hit=True)
+        result = await self.batcher.evaluate(entry.prepared, projected)
+        self.cache.put(key, result)
+        return Decided(result)
 
     async def compile(self, body: bytes) -> tuple[int, bytes]:
         return 200, orjson.dumps({"result": self.engine.compile(body)})
 
     async def dependencies(self) -> dict[str, str]:
-        return {"opa": f"embedded (OPA {self.engine.version()['opa']})", "redis": "not_configured"}
+        l2 = self.cache.l2 if self.cache else None
+        return {
+            "opa": f"embedded (OPA {self.engine.version()['opa']})",
+            "redis": l2.state() if l2 is not None else "not_configured",
+        }
 
     def is_ready(self) -> bool:
         return True
 
     async def close(self) -> None:
-        return None
+        if self.cache is not None and self.cache.l2 is not None:
+            await self.cache.l2.close()
 
 
 class OpaHttpDecisions:

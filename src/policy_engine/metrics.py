@@ -38,6 +38,20 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.l1_entries = Gauge("cache_l1_entries", "Entries in the L1 cache", registry=r)
+        self.l1_bytes = Gauge("cache_l1_bytes", "Approximate bytes held by the L1 cache", registry=r)
+        self.l2_errors = Counter("cache_l2_errors_total", "Redis operations that failed or timed out", registry=r)
+        self.shadow_checks = Counter("cache_shadow_checks_total", "Cache hits re-evaluated by shadow mode", registry=r)
+        self.shadow_mismatches = Counter(
+            "cache_shadow_mismatches_total", "Shadow re-evaluations that disagreed with the cache", registry=r
+        )
+        self.engine_calls = Counter("engine_calls_total", "Calls into the engine (one per batch)", registry=r)
+        self.batch_size = Histogram(
+            "engine_batch_size", "Decisions per engine call", buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=r
+        )
+        self.single_flight = Counter(
+            "engine_single_flight_total", "Misses that joined an identical in-flight evaluation", registry=r
+        )
         self.compliance_rate = Gauge("constitutional_compliance_rate", "Share of allowed decisions", registry=r)
         self.cache_hit_rate = Gauge("policy_cache_hit_rate", "Share of decisions served from cache", registry=r)
         self.breaker_state = Gauge(

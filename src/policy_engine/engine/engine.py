@@ -79,6 +79,15 @@ def _item(item: dict) -> Any:
     return UndefinedDecision()
 
 
+def item_result(item: dict) -> bytes | None:
+    """One item of evaluate_many_json as evaluate_json answers it: JSON, None, or the raised error."""
+    if "result" in item:
+        return orjson.dumps(item["result"])
+    if "error" in item:
+        raise from_bridge(item["error"]["code"], item["error"]["message"])
+    return None
+
+
 class Engine:
     """A loaded bundle with its default entrypoint prepared. Immutable: a new bundle is a new Engine."""
 

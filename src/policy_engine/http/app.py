@@ -8,6 +8,10 @@ from typing import Any
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from policy_engine.batching.batcher import Batcher
+from policy_engine.cache.decision_cache import DecisionCache
+from policy_engine.cache.l1 import L1Cache
+from policy_engine.cache.l2 import RedisTier
 from policy_engine.config import Settings
 from policy_engine.decisions import Decisions, EmbeddedDecisions, OpaHttpDecisions
 from policy_engine.http.acgs_endpoints import AcgsEndpoints
@@ -22,7 +26,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 PrefixHandler = Callable[[Request, str], Awaitable[Response]]
 
 
-def build_decisions(settings: Settings, metrics: Metrics) -> Decisions:
+async def build_decisions(settings: Settings, metrics: Metrics) -> Decisions:
     """The decision path the settings ask for; the engine is loaded here, in this process."""
     if settings.engine == "opa-http":
         from policy_engine.engine.opa_http import CircuitBreaker, OpaHttpClient
@@ -34,7 +38,20 @@ def build_decisions(settings: Settings, metrics: Metrics) -> Decisions:
         raise ValueError(f"unknown engine {settings.engine!r}: embedded or opa-http")
     from policy_engine.engine.engine import Engine
 
-    return EmbeddedDecisions(Engine(settings.bundle, query=settings.query), metrics)
+    engine = Engine(settings.bundle, query=settings.query)
+    batcher = Batcher(settings.batch_max, settings.batch_window_us, metrics)
+    return EmbeddedDecisions(engine, metrics, await build_cache(settings, metrics), batcher)
+
+
+async def build_cache(settings: Settings, metrics: Metrics) -> DecisionCache | None:
+    if not settings.cache_enabled:
+        return None
+    l2 = None
+    if settings.redis_url:
+        l2 = RedisTier(settings.redis_url, settings.cache_ttl, settings.redis_timeout, on_error=metrics.l2_errors.inc)
+        await l2.start()
+    l1 = L1Cache(settings.l1_max_entries, settings.l1_max_bytes, settings.cache_ttl)
+    return DecisionCache(l1, l2, settings.l2_read, metrics, settings.shadow_rate)
 
 
 class App:
@@ -46,7 +63,7 @@ class App:
         self.prefixes: list[tuple[str, dict[str, PrefixHandler]]] = []
 
     async def startup(self) -> None:
-        self.decisions = build_decisions(self.settings, self.metrics)
+        self.decisions = await build_decisions(self.settings, self.metrics)
         acgs = AcgsEndpoints(self.decisions, self.metrics, self.settings.query, self.settings.max_body_bytes)
         opa = OpaEndpoints(self.decisions, self.settings.max_body_bytes)
         self.routes = {

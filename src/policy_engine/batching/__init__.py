@@ -1,0 +1,1 @@
+"""Batching: concurrent misses go to the engine together."""
