@@ -6,13 +6,14 @@ VENV          := .venv
 BIN           := $(VENV)/bin
 TOOLS         := $(CURDIR)/.tools/bin
 OPA           := $(TOOLS)/opa
+VEGETA        := $(TOOLS)/vegeta
 BRIDGE        := build/libopabridge.so
 BRIDGE_SRC    := $(wildcard bridge/*.go) bridge/go.mod bridge/go.sum
 export OPA_BIN := $(OPA)
 
 .PHONY: setup run test test-python test-policy lint format differential bench bench-quick check-toolchain
 
-setup: check-toolchain $(BIN)/policy-engine $(OPA) $(BRIDGE)
+setup: check-toolchain $(BIN)/policy-engine $(OPA) $(VEGETA) $(BRIDGE)
 
 check-toolchain:
 	@command -v go >/dev/null || { echo "error: Go (1.26+) is required to build the OPA bridge and CLI: https://go.dev/dl/"; exit 1; }
@@ -28,6 +29,10 @@ $(BIN)/policy-engine: pyproject.toml
 $(OPA):
 	mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) go install github.com/open-policy-agent/opa@$(OPA_VERSION)
+
+$(VEGETA):
+	mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) go install github.com/tsenart/vegeta/v12@$(VEGETA_VERSION)
 
 $(BRIDGE): $(BRIDGE_SRC)
 	mkdir -p build

@@ -1,12 +1,16 @@
 """`policy-engine bench`: the benchmark sub-commands."""
 
 import argparse
+import platform
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 
 from policy_engine.bench import engine_bench
-from policy_engine.workload.trace import WorkloadParams
+from policy_engine.workload.files import write_jsonl
+from policy_engine.workload.trace import WorkloadParams, generate
 
 
 def add_workload_arguments(parser: argparse.ArgumentParser, requests: int) -> None:
@@ -26,14 +30,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     engine = benches.add_parser("engine", help="the bridge in process vs. OPA as a server")
     add_workload_arguments(engine, requests=20_000)
     engine_bench.add_arguments(engine)
+
+    suite = benches.add_parser("suite", help="in process and HTTP, the three modes side by side")
+    add_workload_arguments(suite, requests=150_000)
+    suite.add_argument("--quick", action="store_true", help="short runs: finishes in under 2 minutes")
+    suite.add_argument("--rates", type=lambda s: [int(r) for r in s.split(",")], help="offered rates, req/s")
+    suite.add_argument("--seconds", type=float, help="duration of each load run")
+    suite.add_argument("--repeats", type=int, help="runs per rate (medians are quoted)")
+    suite.add_argument("--modes", type=lambda s: tuple(s.split(",")), help="legacy,opa-server,embedded")
+    suite.add_argument("--out", type=Path, help="also write the JSON result here")
+
+    trace = benches.add_parser("trace", help="write the workload trace (JSON lines of API request bodies)")
+    add_workload_arguments(trace, requests=100_000)
+    trace.add_argument("--out", type=Path, required=True)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     if args.bench == "engine":
         result = engine_bench.run_engine_bench(workload_params(args), args.warmup, not args.no_sidecar)
-        if args.json:
-            sys.stdout.buffer.write(orjson.dumps(result) + b"\n")
-        else:
-            engine_bench.report(result)
+        _emit(result, args.json, engine_bench.report)
+    elif args.bench == "suite":
+        from policy_engine.bench.suite import report, run_suite
+
+        result = run_suite(args)
+        if args.out:
+            args.out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+        _emit(result, args.json, report)
+    elif args.bench == "trace":
+        count = write_jsonl(generate(workload_params(args)), args.out)
+        print(f"wrote {count} requests to {args.out}", file=sys.stderr)
     return 0
+
+
+def _emit(result: dict, as_json: bool, report) -> None:
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(result) + b"\n")
+    else:
+        report(result)
+
+
+def environment() -> dict:
+    from policy_engine.bench.stats import machine
+
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "python": platform.python_version(),
+    }

@@ -38,6 +38,13 @@ def wait_for_http(port: int, path: str, timeout: float = 30.0, proc: subprocess.
 @contextlib.contextmanager
 def opa_server(bundle: Path | None = None, cpus: str | None = None) -> Iterator[str]:
     """Yields the base URL of an OPA server loaded with the bundle; stops it afterwards."""
+    with opa_process(bundle, cpus) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def opa_process(bundle: Path | None = None, cpus: str | None = None) -> Iterator[tuple[str, int]]:
+    """(base URL, pid) of an OPA server loaded with the bundle, pinned to `cpus` if given."""
     port = free_port()
     cmd = [opa_binary(), "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error"]
     cmd += ["--bundle", str(bundle or default_bundle())]
@@ -46,7 +53,7 @@ def opa_server(bundle: Path | None = None, cpus: str | None = None) -> Iterator[
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_http(port, "/health?bundles", proc=proc)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proc.pid
     finally:
         proc.terminate()
         try:

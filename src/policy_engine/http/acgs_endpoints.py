@@ -10,7 +10,7 @@ import orjson
 from policy_engine import __version__
 from policy_engine.decisions import Decisions
 from policy_engine.engine.errors import EngineError
-from policy_engine.http.acgs_request import RequestInvalid, opa_input, parse_evaluate_request
+from policy_engine.http.acgs_request import EvaluateRequest, RequestInvalid, opa_input, parse_evaluate_request
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
 from policy_engine.metrics import Metrics
 
@@ -89,7 +89,7 @@ class AcgsEndpoints:
         except RequestInvalid as exc:
             return unprocessable(exc.errors)
         decision_id = str(uuid.uuid4())
-        fields, cache_hit = await self._decide(opa_input(body, decision_id))
+        fields, cache_hit = await self.decide(body, decision_id)
         elapsed_ns = time.perf_counter_ns() - started
         fields.update(
             evaluation_time_ms=elapsed_ns // 1_000_000,
@@ -103,9 +103,10 @@ class AcgsEndpoints:
             self.metrics.decided(fields["allow"], cache_hit, elapsed_ns / 1e9)
         return Response(200, orjson.dumps(fields))
 
-    async def _decide(self, input: dict) -> tuple[dict, bool]:
+    async def decide(self, body: EvaluateRequest, decision_id: str) -> tuple[dict, bool]:
+        """The API's decision fields and whether they came from cache; fails closed."""
         try:
-            decided = await self.decisions.decide(self.query, input)
+            decided = await self.decisions.decide(self.query, opa_input(body, decision_id))
             if decided.result is None:
                 return failed_closed("the decision is undefined"), False
             return decision_fields(orjson.loads(decided.result)), decided.cache_hit

@@ -1,0 +1,82 @@
+"""The systems under test, started as real processes (optionally pinned with taskset)."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from policy_engine.bench.opa_server import free_port, opa_process, wait_for_http
+
+OPA_DECISION_PATH = "/v1/data/acgs/constitutional/evaluate"
+
+
+@dataclass
+class Service:
+    url: str
+    pid: int
+    extra_pids: list[int] = field(default_factory=list)
+
+    @property
+    def pids(self) -> list[int]:
+        return [self.pid, *self.extra_pids]
+
+
+@contextlib.contextmanager
+def running_service(*args: str, env: dict[str, str] | None = None, cpus: str | None = None) -> Iterator[Service]:
+    """`policy-engine serve` on a free port; SIGTERM (a graceful stop) on the way out."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "policy_engine.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    if cpus:
+        cmd = ["taskset", "-c", cpus, *cmd]
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PE_")}
+    full_env.update({"LOG_LEVEL": "warning", **(env or {})})
+    proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_http(port, "/ready", proc=proc)
+        yield Service(f"http://127.0.0.1:{port}", proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def opa_pid_server(cpus: str | None) -> Iterator[Service]:
+    with opa_process(cpus=cpus) as (url, pid):
+        yield Service(url, pid)
+
+
+@contextlib.contextmanager
+def system_under_test(mode: str, cpus: str, cache: bool = True) -> Iterator[tuple[Service, str]]:
+    """(the processes, the URL load tools hit) for one benchmark mode."""
+    if mode == "embedded":
+        with running_service(*([] if cache else ["--no-cache"]), cpus=cpus) as service:
+            yield service, service.url + "/v1/evaluate"
+    elif mode == "legacy":
+        with opa_pid_server(cpus) as opa:
+            args = ("--engine", "opa-http", "--opa-url", opa.url, "--no-cache")
+            with running_service(*args, cpus=cpus) as service:
+                service.extra_pids.append(opa.pid)
+                yield service, service.url + "/v1/evaluate"
+    elif mode == "opa-server":
+        with opa_pid_server(cpus) as opa:
+            yield opa, opa.url + OPA_DECISION_PATH
+    else:
+        raise ValueError(f"unknown mode {mode}")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time of the processes so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
