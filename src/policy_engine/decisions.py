@@ -73,7 +73,7 @@ class EmbeddedDecisions:
         if input is None:
             return Decided(entry.prepared.evaluate_json(None))
         if entry.keys is None:
-            self.metrics.cache_uncacheable.labels(entry.uncacheable_reason).inc()
+            self.metrics.cache_uncacheable.inc(entry.uncacheable_reason)
             return Decided(await self.batcher.evaluate(entry.prepared, orjson.dumps(input)))
         # The policy reads nothing outside the projection: evaluating it is evaluating the input.
         projected = canonical(entry.keys.project(input))
@@ -113,7 +113,11 @@ class OpaHttpDecisions:
     def __init__(self, client: OpaHttpClient, metrics: Metrics) -> None:
         self.client = client
         self.revision = "external"
-        metrics.breaker_state.set_function(lambda: int(client.breaker.state))
+        metrics.gauge(
+            "opa_circuit_breaker_state",
+            "External OPA breaker: 0 closed, 1 open, 2 half-open",
+            lambda: int(client.breaker.state),
+        )
 
     async def decide(self, query: str, input: Any) -> Decided:
         path = query.removeprefix("data").lstrip(".").replace(".", "/")

@@ -6,7 +6,6 @@ filled the L1 cache. No HTTP: this is the decision path's own latency.
 
 import asyncio
 import time
-import uuid
 
 import orjson
 
@@ -15,6 +14,7 @@ from policy_engine.config import Settings
 from policy_engine.http.acgs_endpoints import AcgsEndpoints
 from policy_engine.http.acgs_request import parse_evaluate_request
 from policy_engine.http.app import build_decisions
+from policy_engine.http.ids import decision_id
 from policy_engine.metrics import Metrics
 from policy_engine.workload.trace import WorkloadParams, generate
 
@@ -24,9 +24,9 @@ async def _timed_pass(endpoints: AcgsEndpoints, requests: list) -> tuple[list[in
     clock = time.perf_counter_ns
     for request in requests:
         start = clock()
-        _, hit = await endpoints.decide(request, str(uuid.uuid4()))
+        outcome = await endpoints.decide(request, decision_id())
         samples.append(clock() - start)
-        hits += hit
+        hits += outcome.cache_hit
     return samples, hits
 
 

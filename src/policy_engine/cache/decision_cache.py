@@ -16,23 +16,21 @@ class DecisionCache:
         self.l2_read = l2_read and l2 is not None
         self.metrics = metrics
         self.shadow_rate = shadow_rate
-        metrics.l1_entries.set_function(lambda: len(l1))
-        metrics.l1_bytes.set_function(lambda: l1.bytes)
-        self._l1_hit = metrics.cache_hits.labels("l1")
-        self._l2_hit = metrics.cache_hits.labels("l2")
+        metrics.gauge("cache_l1_entries", "Entries in the L1 cache", lambda: len(l1))
+        metrics.gauge("cache_l1_bytes", "Approximate bytes held by the L1 cache", lambda: l1.bytes)
 
     async def get(self, key: str) -> bytes | None:
         """The cached result (UNDEFINED for a cached undefined), or None on a miss."""
         self.metrics.cache_requests.inc()
         value = self.l1.get(key)
         if value is not None:
-            self._l1_hit.inc()
+            self.metrics.cache_hits.inc("l1")
             self._count("hits", "l1_hits")
             return value
         if self.l2_read:
             value = await self.l2.get(key)  # type: ignore[union-attr]
             if value is not None:
-                self._l2_hit.inc()
+                self.metrics.cache_hits.inc("l2")
                 self._count("hits", "l2_hits")
                 self.l1.put(key, value)  # promotion
                 return value

@@ -1,7 +1,7 @@
 """The ACGS API (API.md): evaluate, health, ready. Fails closed: never a 5xx, never an allow by error."""
 
 import time
-import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from policy_engine.decisions import Decisions
 from policy_engine.engine.errors import EngineError
 from policy_engine.http.acgs_request import EvaluateRequest, RequestInvalid, opa_input, parse_evaluate_request
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
+from policy_engine.http.ids import decision_id
 from policy_engine.metrics import Metrics
 
 DEFAULT_POLICY_VERSION = "1.0.0"
@@ -62,8 +63,8 @@ def decision_fields(document: Any) -> dict:
     }
 
 
-def failed_closed(why: str) -> dict:
-    return {
+def _failed(why: str) -> "Outcome":
+    fields = {
         "allow": False,
         "violations": ["evaluation_error"],
         "reason": f"Policy evaluation failed: {why}",
@@ -71,6 +72,18 @@ def failed_closed(why: str) -> dict:
         "policy_version": DEFAULT_POLICY_VERSION,
         "rule": None,
     }
+    return Outcome(orjson.dumps(fields)[1:-1], allow=False, failed=True, cache_hit=False)
+
+
+@dataclass(slots=True)
+class Outcome:
+    fields: bytes  # the decision's fields as a JSON object's members, without braces
+    allow: bool
+    failed: bool
+    cache_hit: bool
+
+
+FRAGMENT_CACHE_SIZE = 4096
 
 
 class AcgsEndpoints:
@@ -79,6 +92,8 @@ class AcgsEndpoints:
         self.metrics = metrics
         self.query = query
         self.max_body = max_body
+        # Decision documents repeat (that is what the cache is for): their API fields too.
+        self._fragments: dict[bytes, tuple[bytes, bool]] = {}
 
     async def evaluate(self, request: Request) -> Response:
         started = time.perf_counter_ns()
@@ -88,32 +103,46 @@ class AcgsEndpoints:
             return too_large(self.max_body)
         except RequestInvalid as exc:
             return unprocessable(exc.errors)
-        decision_id = str(uuid.uuid4())
-        fields, cache_hit = await self.decide(body, decision_id)
+        identifier = decision_id()
+        outcome = await self.decide(body, identifier)
         elapsed_ns = time.perf_counter_ns() - started
-        fields.update(
-            evaluation_time_ms=elapsed_ns // 1_000_000,
-            evaluation_time_us=round(elapsed_ns / 1000, 1),
-            cache_hit=cache_hit,
-            decision_id=decision_id,
-        )
-        if fields["violations"] == ["evaluation_error"]:
+        if outcome.failed:
             self.metrics.failed()
         else:
-            self.metrics.decided(fields["allow"], cache_hit, elapsed_ns / 1e9)
-        return Response(200, orjson.dumps(fields))
+            self.metrics.decided(outcome.allow, outcome.cache_hit, elapsed_ns / 1e9)
+        return Response(
+            200,
+            b'{%b,"evaluation_time_ms":%d,"evaluation_time_us":%.1f,"cache_hit":%b,"decision_id":"%b"}'
+            % (
+                outcome.fields,
+                elapsed_ns // 1_000_000,
+                elapsed_ns / 1000,
+                b"true" if outcome.cache_hit else b"false",
+                identifier.encode(),
+            ),
+        )
 
-    async def decide(self, body: EvaluateRequest, decision_id: str) -> tuple[dict, bool]:
-        """The API's decision fields and whether they came from cache; fails closed."""
+    async def decide(self, body: EvaluateRequest, evaluation_id: str) -> Outcome:
+        """The API's decision fields for a request; fails closed."""
         try:
-            decided = await self.decisions.decide(self.query, opa_input(body, decision_id))
+            decided = await self.decisions.decide(self.query, opa_input(body, evaluation_id))
             if decided.result is None:
-                return failed_closed("the decision is undefined"), False
-            return decision_fields(orjson.loads(decided.result)), decided.cache_hit
+                return _failed("the decision is undefined")
+            fields, allow = self._fields(decided.result)
+            return Outcome(fields, allow, False, decided.cache_hit)
         except EngineError as exc:
-            return failed_closed(exc.message), False
+            return _failed(exc.message)
         except Exception as exc:  # fail closed on anything: a bug must not become an allow or a 500
-            return failed_closed(f"internal error: {exc!r}"), False
+            return _failed(f"internal error: {exc!r}")
+
+    def _fields(self, result: bytes) -> tuple[bytes, bool]:
+        found = self._fragments.get(result)
+        if found is None:
+            fields = decision_fields(orjson.loads(result))
+            if len(self._fragments) >= FRAGMENT_CACHE_SIZE:
+                self._fragments.clear()
+            found = self._fragments[result] = (orjson.dumps(fields)[1:-1], fields["allow"])
+        return found
 
     async def health(self, request: Request) -> Response:
         dependencies = await self.decisions.dependencies()

@@ -1,9 +1,9 @@
 """The ACGS evaluate request: validation with FastAPI's 422 shape, and the OPA input it becomes."""
 
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from policy_engine.http.ids import decision_id, utc_timestamp
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,6 @@ def opa_input(request: EvaluateRequest, evaluation_id: str | None = None) -> dic
         "agent_id": request.agent_id,
         "data": request.input_data,
         "context": request.context,
-        "evaluation_id": evaluation_id or str(uuid.uuid4()),
-        "timestamp": datetime.now(UTC).isoformat(),
+        "evaluation_id": evaluation_id or decision_id(),
+        "timestamp": utc_timestamp(),
     }

@@ -121,9 +121,7 @@ class App:
             endpoint, answer = self.route(request)
             response = await answer
         await send(send_fn, response)
-        self.metrics.requests.labels(endpoint, request.method, str(response.status)).observe(
-            time.perf_counter() - started
-        )
+        self.metrics.requests.observe(time.perf_counter() - started, endpoint, request.method, str(response.status))
 
     async def lifespan(self, receive: Any, send_fn: Any) -> None:
         while True:
