@@ -34,6 +34,7 @@ class Settings:
     opa_pool_size: int = 64
     shadow_rate: float = 0.0
     warmup_file: str = ""
+    bundle_poll_seconds: float = 0.0
     batch_max: int = 64
     batch_window_us: int = 0
     partial_eval: bool = True

@@ -60,7 +60,21 @@ class EmbeddedDecisions:
         self.cache = cache
         self.batcher = batcher
         self.revision = engine.revision
+        self.ready = True
         self._entrypoints: dict[str, Entrypoint] = {}
+
+    def swap(self, engine: Engine) -> None:
+        """Serve from a new bundle from now on; the old revision's cache entries are dropped."""
+        old = self.engine
+        self.engine, self.revision, self._entrypoints = engine, engine.revision, {}
+        if self.cache is not None:
+            self.cache.clear()
+        old.close()
+
+    def other_revision(self, revision: str) -> None:
+        """Another instance loaded `revision`: entries under any other revision are dead."""
+        if revision != self.revision and self.cache is not None:
+            self.cache.clear()
 
     def entrypoint(self, query: str) -> Entrypoint:
         found = self._entrypoints.get(query)
@@ -100,7 +114,7 @@ class EmbeddedDecisions:
         }
 
     def is_ready(self) -> bool:
-        return True
+        return self.ready
 
     async def close(self) -> None:
         if self.cache is not None and self.cache.l2 is not None:

@@ -1,19 +1,25 @@
 """The ASGI application: routing, lifespan, and the layers below it wired together."""
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from policy_engine.batching.batcher import Batcher
+from policy_engine.bundle.watch import watch_bundle
 from policy_engine.cache.decision_cache import DecisionCache
 from policy_engine.cache.l1 import L1Cache
 from policy_engine.cache.l2 import RedisTier
+from policy_engine.cache.warmup import warm
 from policy_engine.config import Settings
 from policy_engine.decisions import Decisions, EmbeddedDecisions, OpaHttpDecisions
+from policy_engine.engine.engine import Engine
+from policy_engine.engine.errors import EngineError
 from policy_engine.http.acgs_endpoints import AcgsEndpoints
 from policy_engine.http.asgi import Request, Response, json_response, send
 from policy_engine.http.opa_endpoints import OpaEndpoints
@@ -36,11 +42,12 @@ async def build_decisions(settings: Settings, metrics: Metrics) -> Decisions:
         return OpaHttpDecisions(client, metrics)
     if settings.engine != "embedded":
         raise ValueError(f"unknown engine {settings.engine!r}: embedded or opa-http")
-    from policy_engine.engine.engine import Engine
-
     engine = Engine(settings.bundle, query=settings.query)
     batcher = Batcher(settings.batch_max, settings.batch_window_us, metrics)
-    return EmbeddedDecisions(engine, metrics, await build_cache(settings, metrics), batcher)
+    decisions = EmbeddedDecisions(engine, metrics, await build_cache(settings, metrics), batcher)
+    if decisions.cache is not None and decisions.cache.l2 is not None:
+        decisions.cache.l2.subscribe_revisions(decisions.other_revision)
+    return decisions
 
 
 async def build_cache(settings: Settings, metrics: Metrics) -> DecisionCache | None:
@@ -61,6 +68,7 @@ class App:
         self.decisions: Decisions | None = None
         self.routes: dict[str, dict[str, Handler]] = {}
         self.prefixes: list[tuple[str, dict[str, PrefixHandler]]] = []
+        self._tasks: set[asyncio.Task] = set()
 
     async def startup(self) -> None:
         self.decisions = await build_decisions(self.settings, self.metrics)
@@ -79,9 +87,48 @@ class App:
             ("/v1/data", {"GET": opa.data_v1, "POST": opa.data_v1}),
             ("/v0/data", {"POST": opa.data_v0}),
         ]
+        if isinstance(self.decisions, EmbeddedDecisions):
+            self._background(self._prepare(self.decisions))
         log.info("policy engine ready: engine=%s revision=%s", self.settings.engine, self.decisions.revision)
 
+    def _background(self, coro: Coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _prepare(self, decisions: EmbeddedDecisions) -> None:
+        """Warm the cache (not ready until then), then watch the bundle if asked to."""
+        if self.settings.warmup_file:
+            decisions.ready = False
+            try:
+                await warm(decisions, self.settings.query, Path(self.settings.warmup_file))
+            except OSError as exc:
+                log.warning("warm-up skipped: %s", exc)
+            decisions.ready = True
+        if self.settings.bundle_poll_seconds > 0:
+            bundle = Path(self.settings.bundle)
+            await watch_bundle(bundle, self.settings.bundle_poll_seconds, lambda: self._reload(decisions))
+
+    async def _reload(self, decisions: EmbeddedDecisions) -> None:
+        """Load the changed bundle beside the current one; a bundle that fails to load changes nothing."""
+        try:
+            engine = await asyncio.to_thread(Engine, self.settings.bundle, self.settings.query)
+        except EngineError as exc:
+            log.error("new bundle rejected, still serving revision %s: %s", decisions.revision, exc.message)
+            return
+        if engine.revision == decisions.revision:
+            engine.close()
+            return
+        decisions.swap(engine)
+        log.warning("serving bundle revision %s", engine.revision)
+        if self.settings.warmup_file:
+            await warm(decisions, self.settings.query, Path(self.settings.warmup_file))
+        if decisions.cache is not None and decisions.cache.l2 is not None:
+            await decisions.cache.l2.publish_revision(engine.revision)
+
     async def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         if self.decisions is not None:
             await self.decisions.close()
 

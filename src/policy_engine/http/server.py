@@ -18,6 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--cache-ttl", type=float, default=defaults.cache_ttl, help="seconds (CACHE_TTL)")
     parser.add_argument("--no-cache", dest="cache_enabled", action="store_false", default=defaults.cache_enabled)
     parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes)
+    parser.add_argument("--warmup-file", default=defaults.warmup_file, help="JSON lines of requests to decide first")
+    parser.add_argument(
+        "--bundle-poll-seconds", type=float, default=defaults.bundle_poll_seconds, help="reload on change; 0: off"
+    )
+    parser.add_argument("--l2-read", action="store_true", default=defaults.l2_read, help="read Redis on an L1 miss")
+    parser.add_argument("--shadow-rate", type=float, default=defaults.shadow_rate, help="share of hits re-evaluated")
     parser.add_argument("--log-level", default=defaults.log_level, help="(LOG_LEVEL)")
     return parser
 

@@ -1,0 +1,138 @@
+"""Keys follow what the policy reads: a hit is never a wrong decision."""
+
+import copy
+import random
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policy_engine.cache.keys import KeyBuilder, build_trie, canonical, project
+from tests.support.varied_inputs import varied_inputs
+
+NOISE_KEYS = ["agent_id", "evaluation_id", "timestamp"]
+
+
+@pytest.fixture(scope="module")
+def keys(engine) -> KeyBuilder:
+    return KeyBuilder(engine.revision, engine.entrypoint.query, engine.entrypoint.reads.paths)
+
+
+def key_of(keys: KeyBuilder, document) -> str:
+    return keys.key(canonical(keys.project(document)))
+
+
+def decision(engine, document):
+    return engine.entrypoint.evaluate_json(orjson.dumps(document))
+
+
+def set_path(document: dict, path: tuple[str, ...], value) -> dict:
+    changed = copy.deepcopy(document)
+    node = changed
+    for step in path[:-1]:
+        if type(node.get(step)) is not dict:
+            node[step] = {}
+        node = node[step]
+    node[path[-1]] = value
+    return changed
+
+
+def test_project_keeps_only_read_paths_and_skips_what_is_absent():
+    trie = build_trie([("a", "b"), ("c",)])
+    assert project({"a": {"b": 1, "x": 2}, "c": [1], "d": 3}, trie) == {"a": {"b": 1}, "c": [1]}
+    assert project({"a": "not an object", "c": None}, trie) == {"c": None}
+    assert project({"a": {}}, trie) == {}
+    assert project([1, 2], trie) == {}
+
+
+def test_a_key_names_prefix_revision_and_entrypoint(keys, engine):
+    key = key_of(keys, {"action": "data.read"})
+    assert key.startswith(f"pe:v1:{engine.revision}:")
+    other = KeyBuilder(engine.revision, "data.other.entrypoint", engine.entrypoint.reads.paths)
+    assert other.key(canonical({"action": "data.read"})) != key
+
+
+def test_changing_any_read_path_changes_the_key(engine, keys):
+    rng = random.Random(3)
+    documents = [d for d in varied_inputs(300, seed=21) if type(d) is dict]
+    for path in engine.entrypoint.reads.paths:
+        for document in documents:
+            for value in (rng.random(), "changed", None, True, {"n": 1}):
+                changed = set_path(document, path, value)
+                if keys.project(changed) != keys.project(document):
+                    assert key_of(keys, changed) != key_of(keys, document), (path, document)
+
+
+def test_equal_projections_get_equal_decisions_over_varied_inputs(engine, keys):
+    rng = random.Random(5)
+    for document in varied_inputs(1500, seed=23):
+        if type(document) is not dict:
+            continue
+        noisy = copy.deepcopy(document)
+        for name in NOISE_KEYS:
+            noisy[name] = rng.random()
+        if type(noisy.get("context")) is dict:
+            noisy["context"]["request_id"] = str(rng.random())
+            noisy["context"]["unread"] = {"anything": rng.random()}
+        assert key_of(keys, noisy) == key_of(keys, document)
+        assert decision(engine, noisy) == decision(engine, document)
+
+
+json_leaf = st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-2, 2, allow_nan=False) | st.text(max_size=5)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    action=st.sampled_from(["data.read", "model.train", "evolve_agent", "execute_in_sandbox", "system.execute_shell"]),
+    trust=json_leaf,
+    audit=json_leaf,
+    sandbox=json_leaf,
+    resources=st.dictionaries(st.sampled_from(["cpu_cores", "memory_gb", "gpus"]), json_leaf, max_size=3),
+    noise=st.dictionaries(st.text(max_size=5), json_leaf, max_size=3),
+)
+def test_property_same_projection_same_decision(engine, keys, action, trust, audit, sandbox, resources, noise):
+    context = {
+        "agent": {"trust_level": trust, "requested_resources": resources, "id": "a"},
+        "environment": {"audit_enabled": audit, "sandbox_enabled": sandbox},
+    }
+    document = {"action": action, "context": context, "data": {}}
+    noisy = {
+        **document,
+        "agent_id": noise,
+        "context": {**context, "request_id": noise, **{f"x{k}": v for k, v in noise.items()}},
+    }
+    assert key_of(keys, noisy) == key_of(keys, document)
+    assert decision(engine, noisy) == decision(engine, document)
+
+
+def test_the_old_four_field_key_returns_wrong_decisions(engine):
+    """The old plan keyed on (action, agent id, sandbox flag, trust level): on this policy two
+    requests with that same key get different decisions, so such a cache serves wrong ones."""
+
+    def four_field_key(document: dict) -> tuple:
+        context = document["context"]
+        return (
+            document["action"],
+            document["agent_id"],
+            context["environment"]["sandbox_enabled"],
+            context["agent"]["trust_level"],
+        )
+
+    base = {
+        "action": "model.train",
+        "agent_id": "agent-1",
+        "context": {
+            "agent": {"trust_level": 0.9, "requested_resources": {"cpu_cores": 1}},
+            "environment": {"sandbox_enabled": True, "audit_enabled": True},
+            "responsible_party": "ops",
+        },
+    }
+    counterexamples = [
+        set_path(base, ("context", "environment", "audit_enabled"), False),
+        set_path(base, ("context", "agent", "requested_resources"), {"cpu_cores": 64}),
+        set_path(base, ("context", "responsible_party"), ""),
+    ]
+    for other in counterexamples:
+        assert four_field_key(other) == four_field_key(base)
+        assert decision(engine, other) != decision(engine, base)
