@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -21,8 +22,14 @@ type partialRequest struct {
 
 var partialCounter atomic.Uint64
 
+const resultVar = "__pe_result__"
+
 // preparePartial partially evaluates the query with the known input and the unknowns left
 // open, and prepares the residual for evaluation on full inputs.
+//
+// rego.PartialResult would do this in one call, but it evaluates as if no input were known;
+// rego.Partial honours the known input, so the residual module is built here the way
+// PartialResult builds it: one __result__ rule per residual query, plus the support modules.
 func (b *bundleState) preparePartial(raw []byte) (*preparedQuery, *bridgeError) {
 	var req partialRequest
 	if err := json.Unmarshal(raw, &req); err != nil {
@@ -32,28 +39,57 @@ func (b *bundleState) preparePartial(raw []byte) (*preparedQuery, *bridgeError) 
 	if err != nil {
 		return nil, newError("invalid_input", err)
 	}
-	// Partial evaluation adds the residual's modules to the compiler: give it its own.
+	// The residual's modules are added to a compiler: give it its own.
 	compiler, berr := compileBundle(b.source)
 	if berr != nil {
 		return nil, berr
 	}
 	ns := fmt.Sprintf("residual%d", partialCounter.Add(1))
 	ctx := context.Background()
-	pr, err := rego.New(
-		rego.Query(req.Query), rego.Compiler(compiler), rego.Store(b.store),
+	// The query binds its value to a variable, so that each residual query carries it.
+	query := fmt.Sprintf("%s = %s", resultVar, req.Query)
+	pq, err := rego.New(
+		rego.Query(query), rego.Compiler(compiler), rego.Store(b.store),
 		rego.ParsedInput(known), rego.Unknowns(req.Unknowns), rego.PartialNamespace(ns),
-	).PartialResult(ctx)
+	).Partial(ctx)
 	if err != nil {
 		return nil, newError("partial_error", err)
 	}
-	pq, err := pr.Rego().PrepareForEval(ctx)
-	if err != nil {
-		return nil, newError("partial_error", err)
+	if berr := addResidual(compiler, ns, pq); berr != nil {
+		return nil, berr
 	}
 	entry := ast.MustParseBody(fmt.Sprintf("data.%s.__result__", ns))
-	q := newPreparedQuery(req.Query, pq, analyzeReads(compiler, entry))
+	prepared, err := rego.New(rego.ParsedQuery(entry), rego.Compiler(compiler), rego.Store(b.store)).PrepareForEval(ctx)
+	if err != nil {
+		return nil, newError("partial_error", err)
+	}
+	q := newPreparedQuery(req.Query, prepared, analyzeReads(compiler, entry))
 	q.info.Residual = residualText(compiler, ns)
 	return q, nil
+}
+
+func addResidual(compiler *ast.Compiler, ns string, pq *rego.PartialQueries) *bridgeError {
+	module, err := ast.ParseModuleWithOpts("__partialresult__"+ns+"__", "package "+ns, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		return newError("partial_error", err)
+	}
+	for _, body := range pq.Queries {
+		module.Rules = append(module.Rules, &ast.Rule{
+			Head:   ast.NewHead(ast.Var("__result__"), nil, ast.VarTerm(resultVar)),
+			Body:   body,
+			Module: module,
+		})
+	}
+	modules := maps.Clone(compiler.Modules)
+	modules["__partialresult__"+ns+"__"] = module
+	for i, support := range pq.Support {
+		modules[fmt.Sprintf("__partialsupport__%s__%d__", ns, i)] = support
+	}
+	compiler.Compile(modules)
+	if compiler.Failed() {
+		return &bridgeError{Code: "partial_error", Message: compiler.Errors.Error()}
+	}
+	return nil
 }
 
 // residualText renders the modules partial evaluation produced, for inspection and tests.

@@ -17,11 +17,14 @@ type reads struct {
 	WholeInput bool `json:"whole_input"`
 	// Nondeterministic builtins reachable from the entrypoint (its decisions can't be cached).
 	Nondeterministic []string `json:"nondeterministic"`
+	// Comparisons maps an input path (dotted) to the string constants the policy tests it
+	// for equality with: the values worth specialising on with partial evaluation.
+	Comparisons map[string][]string `json:"comparisons"`
 }
 
 // analyzeReads walks the query and every rule and function it can reach.
 func analyzeReads(c *ast.Compiler, query ast.Body) reads {
-	w := &readWalker{compiler: c, visited: map[*ast.Rule]bool{}, nondet: map[string]bool{}}
+	w := &readWalker{compiler: c, visited: map[*ast.Rule]bool{}, nondet: map[string]bool{}, compared: map[string]map[string]bool{}}
 	w.walk(query)
 	return w.result()
 }
@@ -32,6 +35,7 @@ type readWalker struct {
 	paths    [][]string
 	whole    bool
 	nondet   map[string]bool
+	compared map[string]map[string]bool
 	pending  []*ast.Rule
 }
 
@@ -52,6 +56,7 @@ func (w *readWalker) visit(node any) {
 		case *ast.Expr:
 			if v.IsCall() {
 				w.call(v.Operator())
+				w.comparison(v)
 			}
 		case ast.Call:
 			if len(v) > 0 {
@@ -78,6 +83,27 @@ func (w *readWalker) ref(ref ast.Ref) {
 		for _, rule := range w.compiler.GetRules(ref) {
 			w.enqueue(rule)
 		}
+	}
+}
+
+// comparison records input.a.b == "constant" (in either order).
+func (w *readWalker) comparison(expr *ast.Expr) {
+	op := expr.Operator().String()
+	operands := expr.Operands()
+	if (op != "equal" && op != "eq") || len(operands) != 2 {
+		return
+	}
+	for i, operand := range operands {
+		ref, isRef := operand.Value.(ast.Ref)
+		constant, isString := operands[1-i].Value.(ast.String)
+		if !isRef || !isString || !ref.HasPrefix(ast.InputRootRef) || !ref.IsGround() {
+			continue
+		}
+		path := ref[1:].String()
+		if w.compared[path] == nil {
+			w.compared[path] = map[string]bool{}
+		}
+		w.compared[path][string(constant)] = true
 	}
 }
 
@@ -114,7 +140,18 @@ func (w *readWalker) record(path []string) {
 }
 
 func (w *readWalker) result() reads {
-	r := reads{Paths: minimalPaths(w.paths), WholeInput: w.whole, Nondeterministic: []string{}}
+	r := reads{
+		Paths:            minimalPaths(w.paths),
+		WholeInput:       w.whole,
+		Nondeterministic: []string{},
+		Comparisons:      map[string][]string{},
+	}
+	for path, constants := range w.compared {
+		for constant := range constants {
+			r.Comparisons[path] = append(r.Comparisons[path], constant)
+		}
+		sort.Strings(r.Comparisons[path])
+	}
 	if r.WholeInput {
 		r.Paths = [][]string{}
 	}

@@ -16,6 +16,7 @@ from policy_engine.cache.keys import KeyBuilder, canonical
 from policy_engine.cache.l1 import UNDEFINED
 from policy_engine.engine.engine import Engine, PreparedQuery
 from policy_engine.engine.opa_http import OpaHttpClient
+from policy_engine.engine.residuals import config_actions, specialise
 from policy_engine.metrics import Metrics
 
 
@@ -42,10 +43,10 @@ class Decisions(Protocol):
 class Entrypoint:
     """A prepared query with the key builder its reads allow (None: not cacheable)."""
 
-    def __init__(self, engine: Engine, prepared: PreparedQuery) -> None:
+    def __init__(self, engine: Engine, prepared: PreparedQuery, name: str | None = None) -> None:
         self.prepared = prepared
         reads = prepared.reads
-        self.keys = KeyBuilder(engine.revision, prepared.query, reads.paths) if reads.cacheable else None
+        self.keys = KeyBuilder(engine.revision, name or prepared.query, reads.paths) if reads.cacheable else None
         self.uncacheable_reason = (
             "" if reads.cacheable else ("whole_input" if reads.whole_input else "nondeterministic")
         )
@@ -54,22 +55,55 @@ class Entrypoint:
 class EmbeddedDecisions:
     """OPA in process: the cache, then the batcher, then the engine."""
 
-    def __init__(self, engine: Engine, metrics: Metrics, cache: DecisionCache | None, batcher: Batcher) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        metrics: Metrics,
+        cache: DecisionCache | None,
+        batcher: Batcher,
+        partial_eval: bool = True,
+    ) -> None:
         self.engine = engine
         self.metrics = metrics
         self.cache = cache
         self.batcher = batcher
+        self.partial_eval = partial_eval
         self.revision = engine.revision
         self.ready = True
         self._entrypoints: dict[str, Entrypoint] = {}
+        self._residuals = self._specialise(engine)
+
+    def _specialise(self, engine: Engine) -> dict[str, Entrypoint]:
+        """Residual entrypoints of the default query, by action (none when partial eval is off)."""
+        if not self.partial_eval:
+            return {}
+        full = engine.entrypoint
+        actions = config_actions(engine) | set(full.reads.comparisons.get("action", ()))
+        return {
+            action: Entrypoint(engine, residual, name=f"{full.query}#action={action}")
+            for action, residual in specialise(engine, full, actions).items()
+        }
 
     def swap(self, engine: Engine) -> None:
         """Serve from a new bundle from now on; the old revision's cache entries are dropped."""
         old = self.engine
+        residuals = self._specialise(engine)
         self.engine, self.revision, self._entrypoints = engine, engine.revision, {}
+        self._residuals = residuals
         if self.cache is not None:
             self.cache.clear()
         old.close()
+
+    def route(self, query: str, input: Any) -> Entrypoint:
+        """The residual for the input's action when there is one, else the query itself."""
+        if self._residuals and query == self.engine.entrypoint.query and type(input) is dict:
+            action = input.get("action")
+            residual = self._residuals.get(action) if type(action) is str else None
+            if residual is not None:
+                self.metrics.residual.inc("residual")
+                return residual
+            self.metrics.residual.inc("full")
+        return self.entrypoint(query)
 
     def other_revision(self, revision: str) -> None:
         """Another instance loaded `revision`: entries under any other revision are dead."""
@@ -82,8 +116,14 @@ class EmbeddedDecisions:
             found = self._entrypoints[query] = Entrypoint(self.engine, self.engine.prepare(query))
         return found
 
+    def key_for(self, query: str, input: Any) -> str:
+        """The cache key `decide` uses for this input (for benchmarks and tests)."""
+        keys = self.route(query, input).keys
+        assert keys is not None, "entrypoint is not cacheable"
+        return keys.key(canonical(keys.project(input)))
+
     async def decide(self, query: str, input: Any) -> Decided:
-        entry = self.entrypoint(query)
+        entry = self.route(query, input)
         if input is None:
             return Decided(entry.prepared.evaluate_json(None))
         if entry.keys is None:

@@ -126,3 +126,17 @@ def test_metrics_carry_the_names_dashboards_use(http):
         'http_request_duration_seconds_bucket{endpoint="/v1/evaluate"',
     ):
         assert name in text, name
+
+
+def test_known_actions_are_served_by_residuals(http):
+    before = http.get("/metrics").text
+    evaluate(http, {"action": "data.read", "context": TRUSTED})
+    evaluate(http, {"action": "never.seen.before", "context": TRUSTED})
+    after = http.get("/metrics").text
+
+    def count(text: str, kind: str) -> float:
+        line = f'policy_residual_decisions_total{{kind="{kind}"}}'
+        return next((float(x.split(" ")[1]) for x in text.splitlines() if x.startswith(line)), 0.0)
+
+    assert count(after, "residual") == count(before, "residual") + 1
+    assert count(after, "full") == count(before, "full") + 1

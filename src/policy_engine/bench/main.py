@@ -40,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     suite.add_argument("--modes", type=lambda s: tuple(s.split(",")), help="legacy,opa-server,embedded")
     suite.add_argument("--out", type=Path, help="also write the JSON result here")
 
+    cache = benches.add_parser("cache", help="hit rate on the workload next to the ceiling it allows")
+    add_workload_arguments(cache, requests=1_000_000)
+    cache.add_argument("--shadow-rate", type=float, default=1.0, help="share of hits re-evaluated")
+    cache.add_argument("--no-partial-eval", dest="partial_eval", action="store_false")
+
     trace = benches.add_parser("trace", help="write the workload trace (JSON lines of API request bodies)")
     add_workload_arguments(trace, requests=100_000)
     trace.add_argument("--out", type=Path, required=True)
@@ -57,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
         if args.out:
             args.out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
         _emit(result, args.json, report)
+    elif args.bench == "cache":
+        from policy_engine.bench.cache_bench import run_cache_bench
+
+        result = run_cache_bench(workload_params(args), args.shadow_rate, args.partial_eval)
+        _emit(result, args.json, lambda r: print(orjson.dumps(r, option=orjson.OPT_INDENT_2).decode()))
     elif args.bench == "trace":
         count = write_jsonl(generate(workload_params(args)), args.out)
         print(f"wrote {count} requests to {args.out}", file=sys.stderr)

@@ -24,6 +24,8 @@ class ReadPaths:
     paths: tuple[PathKey, ...]
     whole_input: bool
     nondeterministic: tuple[str, ...]
+    # Input path (dotted) -> the string constants the policy compares it with.
+    comparisons: dict[str, tuple[str, ...]]
 
     @property
     def cacheable(self) -> bool:
@@ -36,6 +38,7 @@ class ReadPaths:
             paths=tuple(tuple(p) for p in reads["paths"]),
             whole_input=reads["whole_input"],
             nondeterministic=tuple(reads["nondeterministic"]),
+            comparisons={path: tuple(values) for path, values in (reads.get("comparisons") or {}).items()},
         )
 
 

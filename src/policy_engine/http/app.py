@@ -44,7 +44,7 @@ async def build_decisions(settings: Settings, metrics: Metrics) -> Decisions:
         raise ValueError(f"unknown engine {settings.engine!r}: embedded or opa-http")
     engine = Engine(settings.bundle, query=settings.query)
     batcher = Batcher(settings.batch_max, settings.batch_window_us, metrics)
-    decisions = EmbeddedDecisions(engine, metrics, await build_cache(settings, metrics), batcher)
+    decisions = EmbeddedDecisions(engine, metrics, await build_cache(settings, metrics), batcher, settings.partial_eval)
     if decisions.cache is not None and decisions.cache.l2 is not None:
         decisions.cache.l2.subscribe_revisions(decisions.other_revision)
     return decisions

@@ -1,0 +1,53 @@
+"""Partial evaluation of the entrypoint per action: a residual query for each known action.
+
+A residual reads only what its action's branch reads (`data.read` reads the trust level
+alone), so its cache key is smaller and hits across agents the full key keeps apart, and it
+is cheaper to evaluate. It is used only for inputs whose `action` is exactly its string.
+"""
+
+import logging
+from collections.abc import Iterable
+
+import orjson
+
+from policy_engine.engine.engine import Engine, PreparedQuery
+from policy_engine.engine.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+ACTION_PATH = ("action",)
+MAX_RESIDUALS = 256
+
+
+def config_actions(engine: Engine, config_query: str = "data.acgs.config") -> set[str]:
+    """Every string of every list in the policy's configuration (the action lists)."""
+    raw = engine.prepare(config_query).evaluate_json(None)
+    config = orjson.loads(raw) if raw else {}
+    found: set[str] = set()
+    if type(config) is dict:
+        for value in config.values():
+            if type(value) is list:
+                found.update(v for v in value if type(v) is str)
+    return found
+
+
+def unknowns_for(full: PreparedQuery) -> list[str] | None:
+    """The top-level input documents the entrypoint reads, action aside: left unknown.
+    None when partial evaluation cannot help (the entrypoint reads input whole)."""
+    if full.reads.whole_input or ACTION_PATH not in full.reads.paths:
+        return None
+    return sorted({"input." + path[0] for path in full.reads.paths if path != ACTION_PATH})
+
+
+def specialise(engine: Engine, full: PreparedQuery, actions: Iterable[str]) -> dict[str, PreparedQuery]:
+    """A residual per action; an action whose partial evaluation fails keeps the full query."""
+    unknowns = unknowns_for(full)
+    if unknowns is None:
+        return {}
+    residuals = {}
+    for action in sorted(actions)[:MAX_RESIDUALS]:
+        try:
+            residuals[action] = engine.partial({"action": action}, unknowns, full.query)
+        except EngineError as exc:
+            log.warning("no residual for action %r: %s", action, exc.message)
+    return residuals
