@@ -10,6 +10,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/util"
 )
 
@@ -31,6 +32,10 @@ func newPreparedQuery(query string, pq rego.PreparedEvalQuery, r reads) *prepare
 	return &preparedQuery{pq: pq, info: queryInfo{Query: query, Reads: r}}
 }
 
+// neverCancelled stands in for the per-evaluation goroutine OPA otherwise starts to watch the
+// context: evaluations here are short and never cancelled.
+var neverCancelled = topdown.NewCancel()
+
 func parseInput(raw []byte) (ast.Value, error) {
 	var x any
 	dec := util.NewJSONDecoder(bytes.NewReader(raw))
@@ -46,7 +51,8 @@ func parseInput(raw []byte) (ast.Value, error) {
 // eval evaluates one input (nil: no input). It answers the JSON of the first expression's
 // value of the first result, or defined=false when the query is undefined.
 func (q *preparedQuery) eval(raw []byte) (result []byte, defined bool, berr *bridgeError) {
-	opts := make([]rego.EvalOption, 0, 1)
+	opts := make([]rego.EvalOption, 0, 2)
+	opts = append(opts, rego.EvalExternalCancel(neverCancelled))
 	if raw != nil {
 		v, err := parseInput(raw)
 		if err != nil {

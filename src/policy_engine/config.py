@@ -35,7 +35,9 @@ class Settings:
     shadow_rate: float = 0.0
     warmup_file: str = ""
     bundle_poll_seconds: float = 0.0
+    batching: bool = True
     batch_max: int = 64
+    batch_max_items: int = 1000
     batch_window_us: int = 0
     partial_eval: bool = True
 

@@ -5,18 +5,19 @@ and `OpaHttpDecisions` (the old path: an external OPA over HTTP). The HTTP layer
 the `Decisions` protocol.
 """
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
 
-from policy_engine.batching.batcher import Batcher
+from policy_engine.batching.batcher import Evaluator
 from policy_engine.cache.decision_cache import DecisionCache
 from policy_engine.cache.keys import KeyBuilder, canonical
 from policy_engine.cache.l1 import UNDEFINED
 from policy_engine.engine.engine import Engine, PreparedQuery
 from policy_engine.engine.opa_http import OpaHttpClient
-from policy_engine.engine.residuals import config_actions, specialise
+from policy_engine.engine.residuals import MAX_RESIDUALS, config_actions, specialise
 from policy_engine.metrics import Metrics
 
 
@@ -60,7 +61,7 @@ class EmbeddedDecisions:
         engine: Engine,
         metrics: Metrics,
         cache: DecisionCache | None,
-        batcher: Batcher,
+        batcher: Evaluator,
         partial_eval: bool = True,
     ) -> None:
         self.engine = engine
@@ -71,6 +72,7 @@ class EmbeddedDecisions:
         self.revision = engine.revision
         self.ready = True
         self._entrypoints: dict[str, Entrypoint] = {}
+        self._learning: set[str] = set()
         self._residuals = self._specialise(engine)
 
     def _specialise(self, engine: Engine) -> dict[str, Entrypoint]:
@@ -96,14 +98,43 @@ class EmbeddedDecisions:
 
     def route(self, query: str, input: Any) -> Entrypoint:
         """The residual for the input's action when there is one, else the query itself."""
-        if self._residuals and query == self.engine.entrypoint.query and type(input) is dict:
+        if self.partial_eval and query == self.engine.entrypoint.query and type(input) is dict:
             action = input.get("action")
-            residual = self._residuals.get(action) if type(action) is str else None
-            if residual is not None:
-                self.metrics.residual.inc("residual")
-                return residual
+            if type(action) is str:
+                residual = self._residuals.get(action)
+                if residual is not None:
+                    self.metrics.residual.inc("residual")
+                    return residual
+                self._learn(action)
             self.metrics.residual.inc("full")
         return self.entrypoint(query)
+
+    async def specialise_actions(self, actions: set[str]) -> None:
+        """Residuals for these actions now (warm-up calls this, so that warmed keys are final)."""
+        engine = self.engine
+        missing = [a for a in actions if a not in self._residuals][: MAX_RESIDUALS - len(self._residuals)]
+        if not self.partial_eval or not missing:
+            return
+        residuals = await asyncio.to_thread(specialise, engine, engine.entrypoint, missing)
+        if engine is self.engine:
+            for name, residual in residuals.items():
+                self._residuals[name] = Entrypoint(engine, residual, name=f"{engine.entrypoint.query}#action={name}")
+
+    def _learn(self, action: str) -> None:
+        """Specialise on an action first seen now, in a worker thread; the full query serves meanwhile."""
+        if action in self._learning or len(self._residuals) + len(self._learning) >= MAX_RESIDUALS:
+            return
+        self._learning.add(action)
+        engine = self.engine
+        task = asyncio.get_running_loop().run_in_executor(None, specialise, engine, engine.entrypoint, [action])
+        task.add_done_callback(lambda done: self._learned(engine, action, done))
+
+    def _learned(self, engine: Engine, action: str, done: asyncio.Future) -> None:
+        self._learning.discard(action)
+        if engine is not self.engine or done.exception() is not None:
+            return  # the bundle changed meanwhile, or partial evaluation failed: the full query serves
+        for name, residual in done.result().items():
+            self._residuals[name] = Entrypoint(engine, residual, name=f"{engine.entrypoint.query}#action={name}")
 
     def other_revision(self, revision: str) -> None:
         """Another instance loaded `revision`: entries under any other revision are dead."""

@@ -37,12 +37,23 @@ requests = st.one_of(
     st.tuples(st.just("POST"), paths.map(lambda p: "/v0/data/" + "/".join(p)), bodies),
     st.tuples(st.just("POST"), st.just("/v1/compile"), bodies),
     st.tuples(
+        st.just("POST"),
+        st.just("/v1/batch/evaluate"),
+        st.lists(acgs_bodies, max_size=5).map(lambda r: orjson.dumps({"requests": r})) | bodies,
+    ),
+    st.tuples(
+        st.just("POST"),
+        paths.map(lambda p: "/v1/batch/data/" + "/".join(p)),
+        st.dictionaries(st.text(max_size=4), json_values, max_size=4).map(lambda i: orjson.dumps({"inputs": i}))
+        | bodies,
+    ),
+    st.tuples(
         st.sampled_from(["GET", "PUT", "DELETE"]), st.sampled_from(["/health", "/ready", "/v1/evaluate", "/x"]), bodies
     ),
 )
 
 
-@settings(max_examples=1200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(request=requests)
 def test_no_request_gets_a_5xx(http, request):
     method, path, body = request

@@ -7,9 +7,26 @@ waits for a window unless one is configured. Identical concurrent misses are eva
 
 import asyncio
 from collections import defaultdict
+from typing import Protocol
 
 from policy_engine.engine.engine import PreparedQuery, item_result
 from policy_engine.metrics import Metrics
+
+
+class Evaluator(Protocol):
+    async def evaluate(self, prepared: PreparedQuery, input_json: bytes) -> bytes | None: ...
+
+
+class Inline:
+    """No batching: each miss calls the engine itself (the baseline batching is measured against)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def evaluate(self, prepared: PreparedQuery, input_json: bytes) -> bytes | None:
+        self.metrics.engine_calls.inc()
+        self.metrics.batch_size.observe(1)
+        return prepared.evaluate_json(input_json)
 
 
 class Batcher:

@@ -106,21 +106,24 @@ class AcgsEndpoints:
         identifier = decision_id()
         outcome = await self.decide(body, identifier)
         elapsed_ns = time.perf_counter_ns() - started
+        self.count(outcome, elapsed_ns)
+        return Response(200, self.response_body(outcome, elapsed_ns, identifier))
+
+    @staticmethod
+    def response_body(outcome: "Outcome", elapsed_ns: int, identifier: str) -> bytes:
+        return b'{%b,"evaluation_time_ms":%d,"evaluation_time_us":%.1f,"cache_hit":%b,"decision_id":"%b"}' % (
+            outcome.fields,
+            elapsed_ns // 1_000_000,
+            elapsed_ns / 1000,
+            b"true" if outcome.cache_hit else b"false",
+            identifier.encode(),
+        )
+
+    def count(self, outcome: Outcome, elapsed_ns: int) -> None:
         if outcome.failed:
             self.metrics.failed()
         else:
             self.metrics.decided(outcome.allow, outcome.cache_hit, elapsed_ns / 1e9)
-        return Response(
-            200,
-            b'{%b,"evaluation_time_ms":%d,"evaluation_time_us":%.1f,"cache_hit":%b,"decision_id":"%b"}'
-            % (
-                outcome.fields,
-                elapsed_ns // 1_000_000,
-                elapsed_ns / 1000,
-                b"true" if outcome.cache_hit else b"false",
-                identifier.encode(),
-            ),
-        )
 
     async def decide(self, body: EvaluateRequest, evaluation_id: str) -> Outcome:
         """The API's decision fields for a request; fails closed."""

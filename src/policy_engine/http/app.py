@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from policy_engine.batching.batcher import Batcher
+from policy_engine.batching.batcher import Batcher, Inline
 from policy_engine.bundle.watch import watch_bundle
 from policy_engine.cache.decision_cache import DecisionCache
 from policy_engine.cache.l1 import L1Cache
@@ -22,6 +22,7 @@ from policy_engine.engine.engine import Engine
 from policy_engine.engine.errors import EngineError
 from policy_engine.http.acgs_endpoints import AcgsEndpoints
 from policy_engine.http.asgi import Request, Response, json_response, send
+from policy_engine.http.batch_endpoints import BatchEndpoints
 from policy_engine.http.opa_endpoints import OpaEndpoints
 from policy_engine.http.openapi import OPENAPI
 from policy_engine.metrics import Metrics
@@ -43,7 +44,7 @@ async def build_decisions(settings: Settings, metrics: Metrics) -> Decisions:
     if settings.engine != "embedded":
         raise ValueError(f"unknown engine {settings.engine!r}: embedded or opa-http")
     engine = Engine(settings.bundle, query=settings.query)
-    batcher = Batcher(settings.batch_max, settings.batch_window_us, metrics)
+    batcher = Batcher(settings.batch_max, settings.batch_window_us, metrics) if settings.batching else Inline(metrics)
     decisions = EmbeddedDecisions(engine, metrics, await build_cache(settings, metrics), batcher, settings.partial_eval)
     if decisions.cache is not None and decisions.cache.l2 is not None:
         decisions.cache.l2.subscribe_revisions(decisions.other_revision)
@@ -74,6 +75,7 @@ class App:
         self.decisions = await build_decisions(self.settings, self.metrics)
         acgs = AcgsEndpoints(self.decisions, self.metrics, self.settings.query, self.settings.max_body_bytes)
         opa = OpaEndpoints(self.decisions, self.settings.max_body_bytes)
+        batch = BatchEndpoints(acgs, self.decisions, self.settings.max_body_bytes, self.settings.batch_max_items)
         self.routes = {
             "/v1/evaluate": {"POST": acgs.evaluate},
             "/api/v1/evaluate": {"POST": acgs.evaluate},
@@ -82,10 +84,12 @@ class App:
             "/metrics": {"GET": self.metrics_text},
             "/openapi.json": {"GET": self.openapi},
             "/v1/compile": {"POST": opa.compile},
+            "/v1/batch/evaluate": {"POST": batch.evaluate},
         }
         self.prefixes = [
             ("/v1/data", {"GET": opa.data_v1, "POST": opa.data_v1}),
             ("/v0/data", {"POST": opa.data_v0}),
+            ("/v1/batch/data", {"POST": batch.data}),
         ]
         if isinstance(self.decisions, EmbeddedDecisions):
             self._background(self._prepare(self.decisions))

@@ -24,6 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--l2-read", action="store_true", default=defaults.l2_read, help="read Redis on an L1 miss")
     parser.add_argument("--shadow-rate", type=float, default=defaults.shadow_rate, help="share of hits re-evaluated")
+    parser.add_argument("--batch-max-items", type=int, default=defaults.batch_max_items, help="per batch request")
+    parser.add_argument("--no-batching", dest="batching", action="store_false", default=defaults.batching)
+    parser.add_argument("--batch-window-us", type=int, default=defaults.batch_window_us, help="0: no waiting")
+    parser.add_argument("--no-partial-eval", dest="partial_eval", action="store_false", default=defaults.partial_eval)
     parser.add_argument("--log-level", default=defaults.log_level, help="(LOG_LEVEL)")
     return parser
 

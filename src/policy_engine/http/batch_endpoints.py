@@ -1,0 +1,104 @@
+"""Batch APIs: many decisions in one request, decided together (their misses share engine calls).
+
+POST /v1/batch/evaluate     {"requests": [ACGS request, ...]} -> {"responses": [...]}, in order
+POST /v1/batch/data/{path}  EOPA's batch Data API: {"inputs": {id: input}, "common_input": {...}}
+"""
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+
+from policy_engine.decisions import Decisions
+from policy_engine.engine.errors import CompileError, EngineError
+from policy_engine.http.acgs_endpoints import AcgsEndpoints, decode_json_body, too_large, unprocessable
+from policy_engine.http.acgs_request import RequestInvalid, parse_evaluate_request
+from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
+from policy_engine.http.ids import decision_id
+from policy_engine.http.opa_endpoints import opa_error, query_for_path
+
+
+def merged(common: Any, own: Any) -> Any:
+    """`own` over `common`, object by object; anything else in `own` wins whole."""
+    if type(common) is not dict or type(own) is not dict:
+        return own
+    out = dict(common)
+    for key, value in own.items():
+        out[key] = merged(common.get(key), value) if key in common else value
+    return out
+
+
+class BatchEndpoints:
+    def __init__(self, acgs: AcgsEndpoints, decisions: Decisions, max_body: int, max_items: int) -> None:
+        self.acgs = acgs
+        self.decisions = decisions
+        self.max_body = max_body
+        self.max_items = max_items
+
+    def _too_many(self, count: int) -> Response:
+        return json_response(413, {"detail": f"{count} items in one batch; the limit is {self.max_items}"})
+
+    async def evaluate(self, request: Request) -> Response:
+        try:
+            body = decode_json_body(await request.body(self.max_body))
+        except BodyTooLarge:
+            return too_large(self.max_body)
+        except RequestInvalid as exc:
+            return unprocessable(exc.errors)
+        items = body.get("requests") if type(body) is dict else None
+        if type(items) is not list:
+            loc = ["body", "requests"] if type(body) is dict else ["body"]
+            return unprocessable(
+                [{"loc": loc, "msg": "a list of evaluate requests is required", "type": "type_error.list"}]
+            )
+        if len(items) > self.max_items:
+            return self._too_many(len(items))
+        responses = await asyncio.gather(*(self._one(item) for item in items))
+        return Response(200, b'{"responses":[' + b",".join(responses) + b"]}")
+
+    async def _one(self, item: Any) -> bytes:
+        try:
+            parsed = parse_evaluate_request(item)
+        except RequestInvalid as exc:
+            return orjson.dumps({"error": {"status": 422, "detail": exc.errors}})
+        started = time.perf_counter_ns()
+        identifier = decision_id()
+        outcome = await self.acgs.decide(parsed, identifier)
+        elapsed_ns = time.perf_counter_ns() - started
+        self.acgs.count(outcome, elapsed_ns)
+        return self.acgs.response_body(outcome, elapsed_ns, identifier)
+
+    async def data(self, request: Request, path: str) -> Response:
+        try:
+            body = orjson.loads(await request.body(self.max_body))
+        except BodyTooLarge:
+            return opa_error(413, "invalid_parameter", f"request body exceeds {self.max_body} bytes")
+        except orjson.JSONDecodeError as exc:
+            return opa_error(400, "invalid_parameter", f"body contains malformed input document: {exc}")
+        inputs = body.get("inputs") if type(body) is dict else None
+        if type(inputs) is not dict:
+            return opa_error(400, "invalid_parameter", "body must be an object with an inputs object")
+        if len(inputs) > self.max_items:
+            return opa_error(
+                413, "invalid_parameter", f"{len(inputs)} inputs in one batch; the limit is {self.max_items}"
+            )
+        common = body.get("common_input")
+        query = query_for_path(path)
+        results = await asyncio.gather(*(self._decide(query, merged(common, own)) for own in inputs.values()))
+        responses = dict(zip(inputs, results, strict=True))
+        failed = any("code" in r for r in responses.values())
+        document = {"batch_decision_id": decision_id(), "responses": responses}
+        return json_response(207 if failed else 200, document)
+
+    async def _decide(self, query: str, input: Any) -> dict:
+        try:
+            decided = await self.decisions.decide(query, input)
+        except CompileError as exc:
+            return {"code": "invalid_parameter", "message": exc.message, "http_status_code": "400"}
+        except EngineError as exc:
+            return {"code": "internal_error", "message": exc.message, "http_status_code": "500"}
+        response: dict[str, Any] = {"decision_id": decision_id()}
+        if decided.result is not None:
+            response["result"] = orjson.loads(decided.result)
+        return response
