@@ -11,7 +11,7 @@ BRIDGE        := build/libopabridge.so
 BRIDGE_SRC    := $(wildcard bridge/*.go) bridge/go.mod bridge/go.sum
 export OPA_BIN := $(OPA)
 
-.PHONY: setup run test test-python test-policy lint format differential bench bench-quick check-toolchain
+.PHONY: setup run test test-python test-policy lint format differential bench bench-quick system-deps check-toolchain
 
 setup: check-toolchain $(BIN)/policy-engine $(OPA) $(VEGETA) $(BRIDGE)
 
@@ -57,6 +57,17 @@ test-python: setup
 # The differential test against `opa` on 100,000 generated inputs.
 differential: setup
 	PE_DIFFERENTIAL_INPUTS=100000 $(BIN)/pytest tests/engine/test_differential.py
+
+system-deps:
+	scripts/install-system-deps.sh
+
+# Every benchmark, side by side with the old way; writes BENCHMARKS.md and docs/bench/*.png (~15 min).
+bench: setup system-deps
+	$(BIN)/policy-engine bench all --out bench-results/results.json --report BENCHMARKS.md --plots docs/bench
+
+# The same, short (under 3 minutes), into bench-results/ only.
+bench-quick: setup system-deps
+	$(BIN)/policy-engine bench all --quick --out bench-results/quick.json --report bench-results/QUICK.md --plots bench-results/plots
 
 lint: setup
 	$(BIN)/ruff check src tests

@@ -20,6 +20,7 @@ from policy_engine.workload.files import as_opa_request, read_jsonl, write_jsonl
 from policy_engine.workload.trace import WorkloadParams, generate
 
 MODES = ("legacy", "opa-server", "embedded")
+ALL_MODES = (*MODES, "embedded-no-batch", "embedded-no-pe")
 
 
 @dataclass
@@ -31,6 +32,7 @@ class HttpPlan:
     warmup_seconds: float = 3.0
     server_cpus: str = "0"
     load_cpus: str = "1"
+    workers: int = 1
     modes: tuple[str, ...] = MODES
 
 
@@ -38,6 +40,7 @@ def _median_run(runs: list[dict]) -> dict:
     merged = {k: statistics.median(r[k] for r in runs) for k in runs[0] if isinstance(runs[0][k], int | float)}
     merged["offered"] = runs[0]["offered"]
     merged["repeats"] = len(runs)
+    merged["quantiles_ms"] = runs[len(runs) // 2].get("quantiles_ms", {})
     merged["p99_ms_range"] = [min(r["p99_ms"] for r in runs), max(r["p99_ms"] for r in runs)]
     merged["rps_range"] = [min(r["rps"] for r in runs), max(r["rps"] for r in runs)]
     merged["errors"] = sum(r["errors"] for r in runs)
@@ -65,7 +68,7 @@ def _hit_rate(service_url: str) -> float | None:
 
 def run_mode(mode: str, plan: HttpPlan, acgs: Path, opa: Path, work: Path, on_step: Callable[[str], None]) -> dict:
     trace = opa if mode == "opa-server" else acgs
-    with system_under_test(mode, plan.server_cpus) as (service, url):
+    with system_under_test(mode, plan.server_cpus, plan.workers) as (service, url):
         targets = work / f"{mode}.targets"
         write_vegeta_targets(url, read_jsonl(trace), targets)
         on_step(f"{mode}: warm-up")
@@ -90,7 +93,7 @@ def run_mode(mode: str, plan: HttpPlan, acgs: Path, opa: Path, work: Path, on_st
             )
         figures["max"] = _median_run(runs)
         figures["server_peak_rss_mb"] = round(sum(peak_rss_mb(pid) for pid in service.pids), 1)
-        if mode == "embedded":
+        if mode.startswith("embedded"):
             figures["cache_hit_rate"] = _hit_rate(service.url)
     return figures
 

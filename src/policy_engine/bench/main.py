@@ -39,11 +39,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     suite.add_argument("--repeats", type=int, help="runs per rate (medians are quoted)")
     suite.add_argument("--modes", type=lambda s: tuple(s.split(",")), help="legacy,opa-server,embedded")
     suite.add_argument("--out", type=Path, help="also write the JSON result here")
+    suite.add_argument("--workers", type=int, help="service worker processes")
+    suite.add_argument("--server-cpus", help="taskset CPU list of the system under test (default 0)")
+    suite.add_argument("--load-cpus", help="taskset CPU list of the load generator (default 1)")
 
     cache = benches.add_parser("cache", help="hit rate on the workload next to the ceiling it allows")
     add_workload_arguments(cache, requests=1_000_000)
     cache.add_argument("--shadow-rate", type=float, default=1.0, help="share of hits re-evaluated")
     cache.add_argument("--no-partial-eval", dest="partial_eval", action="store_false")
+
+    everything = benches.add_parser("all", help="every benchmark; writes the JSON, BENCHMARKS.md and plots")
+    add_workload_arguments(everything, requests=150_000)
+    everything.add_argument("--quick", action="store_true")
+    everything.add_argument("--out", type=Path, default=Path("bench-results/results.json"))
+    everything.add_argument("--report", type=Path, default=Path("BENCHMARKS.md"))
+    everything.add_argument("--plots", type=Path, default=Path("docs/bench"))
+    everything.add_argument("--cache-requests", type=int, default=1_000_000)
 
     trace = benches.add_parser("trace", help="write the workload trace (JSON lines of API request bodies)")
     add_workload_arguments(trace, requests=100_000)
@@ -67,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
 
         result = run_cache_bench(workload_params(args), args.shadow_rate, args.partial_eval)
         _emit(result, args.json, lambda r: print(orjson.dumps(r, option=orjson.OPT_INDENT_2).decode()))
+    elif args.bench == "all":
+        from policy_engine.bench.everything import run_all
+
+        run_all(args)
     elif args.bench == "trace":
         count = write_jsonl(generate(workload_params(args)), args.out)
         print(f"wrote {count} requests to {args.out}", file=sys.stderr)

@@ -52,11 +52,21 @@ def opa_pid_server(cpus: str | None) -> Iterator[Service]:
         yield Service(url, pid)
 
 
+# The new engine's variants: what each turns off, to measure what it brings.
+EMBEDDED_VARIANTS = {
+    "embedded": (),
+    "embedded-no-batch": ("--no-batching",),
+    "embedded-no-pe": ("--no-partial-eval",),
+    "embedded-no-cache": ("--no-cache",),
+}
+
+
 @contextlib.contextmanager
-def system_under_test(mode: str, cpus: str, cache: bool = True) -> Iterator[tuple[Service, str]]:
+def system_under_test(mode: str, cpus: str, workers: int = 1) -> Iterator[tuple[Service, str]]:
     """(the processes, the URL load tools hit) for one benchmark mode."""
-    if mode == "embedded":
-        with running_service(*([] if cache else ["--no-cache"]), cpus=cpus) as service:
+    if mode in EMBEDDED_VARIANTS:
+        with running_service(*EMBEDDED_VARIANTS[mode], "--workers", str(workers), cpus=cpus) as service:
+            service.extra_pids.extend(_children(service.pid))
             yield service, service.url + "/v1/evaluate"
     elif mode == "legacy":
         with opa_pid_server(cpus) as opa:
@@ -69,6 +79,15 @@ def system_under_test(mode: str, cpus: str, cache: bool = True) -> Iterator[tupl
             yield opa, opa.url + OPA_DECISION_PATH
     else:
         raise ValueError(f"unknown mode {mode}")
+
+
+def _children(pid: int) -> list[int]:
+    """Worker processes (uvicorn --workers > 1), so that their CPU and memory count too."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(c) for c in children.read().split()]
+    except OSError:
+        return []
 
 
 def cpu_seconds(pids: list[int]) -> float:

@@ -18,7 +18,15 @@ QUICK = HttpPlan(rates=[1000, 5000, 10000], seconds=3, repeats=1, warmup_seconds
 
 def plan_from(args: argparse.Namespace) -> HttpPlan:
     plan = QUICK if args.quick else HttpPlan()
-    overrides = {"rates": args.rates, "seconds": args.seconds, "repeats": args.repeats, "modes": args.modes}
+    overrides = {
+        "rates": args.rates,
+        "seconds": args.seconds,
+        "repeats": args.repeats,
+        "modes": args.modes,
+        "workers": args.workers,
+        "server_cpus": args.server_cpus,
+        "load_cpus": args.load_cpus,
+    }
     return dataclasses.replace(plan, **{k: v for k, v in overrides.items() if v is not None})
 
 
