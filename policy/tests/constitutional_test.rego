@@ -222,3 +222,14 @@ allow_matches(d) if {
 	d.allow == false
 	count(d.violations) > 0
 }
+
+test_fairness_defaults_to_no_concern if {
+	ctx := object.union(good_context, {"affects_protected_groups": true})
+	decide("model.train", {}, ctx).allow
+	violations_of("model.train", {}, object.union(ctx, {"fairness_assessment": "low"})) == []
+}
+
+test_benefit_and_harm_wrong_types_take_the_defaults if {
+	ctx := object.union(good_context, {"harm_risk_assessment": "high", "benefit_assessment": null})
+	decide("model.train", {}, ctx).allow
+}

@@ -8,13 +8,13 @@ import orjson
 import pytest
 
 from policy_engine.bench.opa_server import free_port
+from policy_engine.bench.redis_server import RedisServer
 from policy_engine.bundle.locate import default_bundle
 from policy_engine.cache.decision_cache import DecisionCache
 from policy_engine.cache.l1 import L1Cache
 from policy_engine.metrics import Metrics
 from policy_engine.workload.files import write_jsonl
 from policy_engine.workload.trace import WorkloadParams, generate
-from tests.support.redis_server import RedisServer
 from tests.support.service import client, running_service
 
 BODY = {

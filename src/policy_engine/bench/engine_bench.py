@@ -15,6 +15,7 @@ from policy_engine.bench.opa_server import OpaClient, opa_server
 from policy_engine.bench.stats import percentiles_us, rss_mb
 from policy_engine.cache.keys import KeyBuilder, canonical
 from policy_engine.engine.engine import Engine
+from policy_engine.engine.residuals import specialise
 from policy_engine.http.acgs_request import opa_input, parse_evaluate_request
 from policy_engine.workload.trace import WorkloadParams, generate
 
@@ -32,6 +33,24 @@ def _time_each(call: Callable[[bytes], object], payloads: Sequence[bytes]) -> li
         start = clock()
         call(payload)
         samples.append(clock() - start)
+    return samples
+
+
+def _time_residuals(engine: Engine, inputs: Sequence[dict], warmup: int) -> list[int]:
+    """Single calls routed as the service routes them: to the residual of the input's action."""
+    residuals = specialise(engine, engine.entrypoint, {i["action"] for i in inputs})
+    calls = []
+    for document in inputs:
+        prepared = residuals.get(document["action"], engine.entrypoint)
+        keys = KeyBuilder(engine.revision, prepared.query, prepared.reads.paths)
+        calls.append((prepared, canonical(keys.project(document))))
+    clock = time.perf_counter_ns
+    samples = []
+    for n, (prepared, payload) in enumerate(calls[:warmup] + calls):
+        start = clock()
+        prepared.evaluate_json(payload)
+        if n >= warmup:
+            samples.append(clock() - start)
     return samples
 
 
@@ -60,6 +79,7 @@ def run_engine_bench(params: WorkloadParams, warmup: int, sidecar: bool) -> dict
     _time_each(evaluate, projected[:warmup] + full[:warmup])
     single = _time_each(evaluate, projected)
     single_full = _time_each(evaluate, full)
+    residual = _time_residuals(engine, inputs, warmup)
     result: dict = {
         "workload": {"seed": params.seed, "agents": params.agents, "requests": params.requests},
         "opa_version": engine.version()["opa"],
@@ -68,6 +88,7 @@ def run_engine_bench(params: WorkloadParams, warmup: int, sidecar: bool) -> dict
             **percentiles_us(single_full),
             "evals_per_s": _throughput(single_full),
         },
+        "embedded_single_residual": {**percentiles_us(residual), "evals_per_s": _throughput(residual)},
         "embedded_batch_10": _time_batches(engine, projected, 10),
         "embedded_batch_100": _time_batches(engine, projected, 100),
         "rss_mb": rss_mb(),

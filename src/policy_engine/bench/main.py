@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     everything.add_argument("--plots", type=Path, default=Path("docs/bench"))
     everything.add_argument("--cache-requests", type=int, default=1_000_000)
 
+    l2 = benches.add_parser("l2", help="an L2 (Redis) read against the evaluation it would save")
+    add_workload_arguments(l2, requests=5000)
+
     trace = benches.add_parser("trace", help="write the workload trace (JSON lines of API request bodies)")
     add_workload_arguments(trace, requests=100_000)
     trace.add_argument("--out", type=Path, required=True)
@@ -82,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
         from policy_engine.bench.everything import run_all
 
         run_all(args)
+    elif args.bench == "l2":
+        from policy_engine.bench.l2_bench import run_l2_bench
+
+        result = run_l2_bench(workload_params(args))
+        _emit(result, args.json, lambda r: print(orjson.dumps(r, option=orjson.OPT_INDENT_2).decode()))
     elif args.bench == "trace":
         count = write_jsonl(generate(workload_params(args)), args.out)
         print(f"wrote {count} requests to {args.out}", file=sys.stderr)
