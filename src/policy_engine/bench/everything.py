@@ -12,6 +12,7 @@ from policy_engine.bench.cache_bench import run_cache_bench
 from policy_engine.bench.engine_bench import run_engine_bench
 from policy_engine.bench.http_bench import ALL_MODES, HttpPlan, run_http
 from policy_engine.bench.in_process import run_in_process
+from policy_engine.bench.l2_bench import run_l2_bench
 from policy_engine.bench.main import environment, workload_params
 from policy_engine.bench.report import write_report
 from policy_engine.engine.bridge import load_bridge
@@ -34,6 +35,8 @@ def run_all(args: argparse.Namespace) -> None:
         for label, partial_eval, shadow in (("on", True, 1.0), ("off", False, 0.1)):
             bar.update(task, description=f"cache: {cache_requests} requests, residuals {label}")
             cache[label] = run_cache_bench(dataclasses.replace(params, requests=cache_requests), shadow, partial_eval)
+        bar.update(task, description="L2 read vs evaluation")
+        l2 = run_l2_bench(dataclasses.replace(params, requests=2000 if args.quick else 5000))
         http = run_http(params, plan, lambda step: bar.update(task, description=step))
     result = {
         **environment(),
@@ -42,6 +45,7 @@ def run_all(args: argparse.Namespace) -> None:
         "engine": engine,
         "in_process": in_process,
         "cache": cache,
+        "l2": l2,
         **http,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

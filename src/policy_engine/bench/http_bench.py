@@ -20,7 +20,7 @@ from policy_engine.workload.files import as_opa_request, read_jsonl, write_jsonl
 from policy_engine.workload.trace import WorkloadParams, generate
 
 MODES = ("legacy", "opa-server", "embedded")
-ALL_MODES = (*MODES, "embedded-no-batch", "embedded-no-pe")
+ALL_MODES = ("floor", *MODES, "embedded-no-batch", "embedded-no-pe")
 
 
 @dataclass

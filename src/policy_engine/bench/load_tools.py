@@ -50,7 +50,7 @@ def vegeta(targets: Path, rate: int, seconds: float, cpus: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         results = Path(tmp) / "results.bin"
         attack = [tool("vegeta"), "attack", "-format=json", f"-targets={targets}", f"-rate={rate}/s"]
-        attack += [f"-duration={seconds}s", "-keepalive=true", "-timeout=10s", f"-output={results}"]
+        attack += [f"-duration={round(seconds * 1000)}ms", "-keepalive=true", "-timeout=10s", f"-output={results}"]
         # Uncapped, vegeta answers any stall with new workers, each on a new connection: a storm
         # of connects overflows the listen queue and SYN retries (1 s, 3 s) swamp the tail.
         # Clients of a policy service pool their connections; 512 is far above what 15k req/s
@@ -95,7 +95,7 @@ def wrk(url: str, trace: Path, seconds: float, connections: int, cpus: str) -> d
     """Closed loop: the maximum throughput, with wrk's latency percentiles (ms)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_REPLAY)
-    cmd = [tool("wrk"), "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url]
+    cmd = [tool("wrk"), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", script.name, url]
     out = subprocess.run(
         ["taskset", "-c", cpus, *cmd, "--", str(trace)], check=True, capture_output=True, text=True
     ).stdout

@@ -4,6 +4,7 @@ import contextlib
 import http.client
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ def wait_for_http(port: int, path: str, timeout: float = 30.0, proc: subprocess.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before answering {path}")
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {path}: {_log_tail(proc)}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             conn.request("GET", path)
@@ -33,6 +34,23 @@ def wait_for_http(port: int, path: str, timeout: float = 30.0, proc: subprocess.
             pass
         time.sleep(0.05)
     raise TimeoutError(f"nothing answered 200 on 127.0.0.1:{port}{path} in {timeout}s")
+
+
+def start_logged(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start a server with its output in an unlinked temporary file: kept for the error message
+    if it fails to start, and never a pipe that fills up and blocks it."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process it logs)
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc.log = log  # type: ignore[attr-defined]
+    return proc
+
+
+def _log_tail(proc: subprocess.Popen) -> str:
+    log = getattr(proc, "log", None)
+    if log is None:
+        return ""
+    log.seek(0)
+    return log.read()[-2000:].decode(errors="replace")
 
 
 @contextlib.contextmanager
@@ -50,7 +68,7 @@ def opa_process(bundle: Path | None = None, cpus: str | None = None) -> Iterator
     cmd += ["--bundle", str(bundle or default_bundle())]
     if cpus:
         cmd = ["taskset", "-c", cpus, *cmd]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = start_logged(cmd)
     try:
         wait_for_http(port, "/health?bundles", proc=proc)
         yield f"http://127.0.0.1:{port}", proc.pid

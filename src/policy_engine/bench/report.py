@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 MODE_NAMES = {
+    "floor": "the floor: the same server stack, a handler that does no policy work",
     "legacy": "old way (service -> OPA sidecar over HTTP)",
     "opa-server": "OPA server alone",
     "embedded": "new engine (embedded, cache, residuals, batching)",
@@ -128,6 +129,20 @@ def _cache_table(result: dict) -> list[str]:
     return lines
 
 
+def _l2_table(result: dict) -> list[str]:
+    l2 = result["l2"]
+    lines = ["| on an L1 miss | p50 µs | p95 µs | p99 µs | p99.9 µs |", "|---|---|---|---|---|"]
+    for name in ("l2_read", "evaluate_residual"):
+        f = l2[name]
+        lines.append(f"| {name} | {f['p50_us']} | {f['p95_us']} | {f['p99_us']} | {f['p999_us']} |")
+    verdict = "cheaper" if l2["l2_read_cheaper"] else "dearer"
+    lines += [
+        "",
+        f"An L2 read is {verdict} than evaluating here; the default (`--l2-read` off) was set from this measurement.",
+    ]
+    return lines
+
+
 def write_report(result: dict, report: Path, plots: Path, command: str) -> None:
     plots.mkdir(parents=True, exist_ok=True)
     rates = [r for r in _rates(next(iter(result["modes"].values()))) if r != "max"]
@@ -177,6 +192,13 @@ def write_report(result: dict, report: Path, plots: Path, command: str) -> None:
         "1 - distinct decision keys / requests; shadow mode re-evaluated the share of hits it names.",
         "",
         *_cache_table(result),
+        "",
+        "## L2 read or evaluate?",
+        "",
+        "`policy-engine bench l2`: on an L1 miss, an awaited Redis read of a present key (through the",
+        "service's L2 tier) against the evaluation it would save (the residual query), same keys, one process.",
+        "",
+        *_l2_table(result),
         "",
         "## HTTP",
         "",

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from policy_engine.bench.opa_server import free_port, opa_process, wait_for_http
+from policy_engine.bench.opa_server import free_port, opa_process, start_logged, wait_for_http
 
 OPA_DECISION_PATH = "/v1/data/acgs/constitutional/evaluate"
 
@@ -33,7 +33,7 @@ def running_service(*args: str, env: dict[str, str] | None = None, cpus: str | N
         cmd = ["taskset", "-c", cpus, *cmd]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PE_")}
     full_env.update({"LOG_LEVEL": "warning", **(env or {})})
-    proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = start_logged(cmd, env=full_env)
     try:
         wait_for_http(port, "/ready", proc=proc)
         yield Service(f"http://127.0.0.1:{port}", proc.pid)
@@ -44,6 +44,23 @@ def running_service(*args: str, env: dict[str, str] | None = None, cpus: str | N
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def floor_server(cpus: str | None) -> Iterator[Service]:
+    """uvicorn as the service runs it, serving bench.floor_app (no policy work at all)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "policy_engine.bench.floor_app:app", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    if cpus:
+        cmd = ["taskset", "-c", cpus, *cmd]
+    proc = start_logged(cmd)
+    try:
+        wait_for_http(port, "/", proc=proc)
+        yield Service(f"http://127.0.0.1:{port}", proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 @contextlib.contextmanager
@@ -74,6 +91,9 @@ def system_under_test(mode: str, cpus: str, workers: int = 1) -> Iterator[tuple[
             with running_service(*args, cpus=cpus) as service:
                 service.extra_pids.append(opa.pid)
                 yield service, service.url + "/v1/evaluate"
+    elif mode == "floor":
+        with floor_server(cpus) as service:
+            yield service, service.url + "/v1/evaluate"
     elif mode == "opa-server":
         with opa_pid_server(cpus) as opa:
             yield opa, opa.url + OPA_DECISION_PATH
