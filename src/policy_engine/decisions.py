@@ -53,6 +53,11 @@ class Entrypoint:
         )
 
 
+def residual_entry(engine: Engine, action: str, residual: PreparedQuery) -> Entrypoint:
+    """A residual's entrypoint: its keys are its own (the action is part of the name)."""
+    return Entrypoint(engine, residual, name=f"{engine.entrypoint.query}#action={action}")
+
+
 class EmbeddedDecisions:
     """OPA in process: the cache, then the batcher, then the engine."""
 
@@ -81,10 +86,7 @@ class EmbeddedDecisions:
             return {}
         full = engine.entrypoint
         actions = config_actions(engine) | set(full.reads.comparisons.get("action", ()))
-        return {
-            action: Entrypoint(engine, residual, name=f"{full.query}#action={action}")
-            for action, residual in specialise(engine, full, actions).items()
-        }
+        return {action: residual_entry(engine, action, r) for action, r in specialise(engine, full, actions).items()}
 
     def swap(self, engine: Engine) -> None:
         """Serve from a new bundle from now on; the old revision's cache entries are dropped."""
@@ -118,7 +120,7 @@ class EmbeddedDecisions:
         residuals = await asyncio.to_thread(specialise, engine, engine.entrypoint, missing)
         if engine is self.engine:
             for name, residual in residuals.items():
-                self._residuals[name] = Entrypoint(engine, residual, name=f"{engine.entrypoint.query}#action={name}")
+                self._residuals[name] = residual_entry(engine, name, residual)
 
     def _learn(self, action: str) -> None:
         """Specialise on an action first seen now, in a worker thread; the full query serves meanwhile."""
@@ -134,7 +136,7 @@ class EmbeddedDecisions:
         if engine is not self.engine or done.exception() is not None:
             return  # the bundle changed meanwhile, or partial evaluation failed: the full query serves
         for name, residual in done.result().items():
-            self._residuals[name] = Entrypoint(engine, residual, name=f"{engine.entrypoint.query}#action={name}")
+            self._residuals[name] = residual_entry(engine, name, residual)
 
     def other_revision(self, revision: str) -> None:
         """Another instance loaded `revision`: entries under any other revision are dead."""

@@ -59,6 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     l2 = benches.add_parser("l2", help="an L2 (Redis) read against the evaluation it would save")
     add_workload_arguments(l2, requests=5000)
 
+    report = benches.add_parser("report", help="rewrite BENCHMARKS.md and the plots from a saved `bench all` JSON")
+    report.add_argument("--results", type=Path, default=Path("bench-results/results.json"))
+    report.add_argument("--report", type=Path, default=Path("BENCHMARKS.md"))
+    report.add_argument("--plots", type=Path, default=Path("docs/bench"))
+
     trace = benches.add_parser("trace", help="write the workload trace (JSON lines of API request bodies)")
     add_workload_arguments(trace, requests=100_000)
     trace.add_argument("--out", type=Path, required=True)
@@ -90,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
 
         result = run_l2_bench(workload_params(args))
         _emit(result, args.json, lambda r: print(orjson.dumps(r, option=orjson.OPT_INDENT_2).decode()))
+    elif args.bench == "report":
+        from policy_engine.bench.report import write_report
+
+        write_report(orjson.loads(args.results.read_bytes()), args.report, args.plots, "make bench")
     elif args.bench == "trace":
         count = write_jsonl(generate(workload_params(args)), args.out)
         print(f"wrote {count} requests to {args.out}", file=sys.stderr)

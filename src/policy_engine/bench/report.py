@@ -101,13 +101,15 @@ def _engine_table(result: dict) -> list[str]:
         "| call | p50 µs | p95 µs | p99 µs | p99.9 µs | decisions/s | µs per decision |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name in (
+    calls = (
         "embedded_single",
         "embedded_single_full_input",
+        "embedded_single_residual",
         "embedded_batch_10",
         "embedded_batch_100",
         "opa_server_http",
-    ):
+    )
+    for name in (c for c in calls if c in engine):
         f = engine[name]
         rate = f.get("evals_per_s") or f.get("decisions_per_s")
         per = f.get("per_decision_us", round(1e6 / rate, 1) if rate else "-")
@@ -210,6 +212,8 @@ def write_report(result: dict, report: Path, plots: Path, command: str) -> None:
         *_process_table(result),
         "",
         f"![latency at {focus} req/s]({rel}/latency-at-{focus}.png)",
+        "",
+        "Each curve above is one run: the middle one of the repeats, in the order they ran.",
         "",
         f"![p99 against offered load]({rel}/p99-by-load.png)",
         "",

@@ -23,21 +23,22 @@ def percentiles_us(samples_ns: Sequence[int]) -> dict[str, float]:
     }
 
 
-def rss_mb(pid: int | None = None) -> float:
-    """Resident set size now, from /proc (Linux)."""
+def _status_mb(field: str, pid: int | None) -> float:
     with open(f"/proc/{pid or os.getpid()}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return round(int(line.split()[1]) / 1024, 1)
     return 0.0
+
+
+def rss_mb(pid: int | None = None) -> float:
+    """Resident set size now, from /proc (Linux)."""
+    return _status_mb("VmRSS", pid)
 
 
 def peak_rss_mb(pid: int | None = None) -> float:
-    with open(f"/proc/{pid or os.getpid()}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
+    """The highest resident set size the process reached."""
+    return _status_mb("VmHWM", pid)
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:
