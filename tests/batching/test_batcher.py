@@ -59,7 +59,7 @@ def test_identical_concurrent_misses_are_evaluated_once(engine):
 
 def test_a_window_gathers_misses_that_arrive_apart(engine):
     metrics = Metrics()
-    batcher = Batcher(max_batch=64, window_us=20_000, metrics=metrics)
+    batcher = Batcher(max_batch=64, window_us=300_000, metrics=metrics)
     first, second = (
         orjson.dumps({"action": "data.read", "context": {"agent": {"trust_level": t}}}) for t in (0.1, 0.9)
     )
