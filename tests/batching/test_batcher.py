@@ -16,15 +16,20 @@ def run(coro):
     return asyncio.run(coro)
 
 
+def concurrently(batcher: Batcher, prepared, inputs: list[bytes]) -> list:
+    """The inputs' evaluations started in the same event-loop tick; a failure is returned, not raised."""
+
+    async def decide_all():
+        return await asyncio.gather(*(batcher.evaluate(prepared, raw) for raw in inputs), return_exceptions=True)
+
+    return run(decide_all())
+
+
 def test_misses_of_one_tick_go_out_in_one_engine_call(engine):
     metrics = Metrics()
     batcher = Batcher(max_batch=64, window_us=0, metrics=metrics)
     inputs = [orjson.dumps(d) for d in varied_inputs(40, seed=51)]
-
-    async def decide_all():
-        return await asyncio.gather(*(batcher.evaluate(engine.entrypoint, raw) for raw in inputs))
-
-    results = run(decide_all())
+    results = concurrently(batcher, engine.entrypoint, inputs)
     singles = [engine.entrypoint.evaluate_json(raw) for raw in inputs]
     assert [orjson.loads(r) for r in results] == [orjson.loads(s) for s in singles]
     assert metrics.engine_calls.total() == 1
@@ -34,12 +39,7 @@ def test_misses_of_one_tick_go_out_in_one_engine_call(engine):
 def test_batches_are_capped(engine):
     metrics = Metrics()
     batcher = Batcher(max_batch=16, window_us=0, metrics=metrics)
-    inputs = [orjson.dumps(d) for d in varied_inputs(40, seed=52)]
-
-    async def decide_all():
-        return await asyncio.gather(*(batcher.evaluate(engine.entrypoint, raw) for raw in inputs))
-
-    run(decide_all())
+    concurrently(batcher, engine.entrypoint, [orjson.dumps(d) for d in varied_inputs(40, seed=52)])
     assert metrics.engine_calls.total() == 3
 
 
@@ -48,10 +48,7 @@ def test_identical_concurrent_misses_are_evaluated_once(engine):
     batcher = Batcher(max_batch=64, window_us=0, metrics=metrics)
     raw = orjson.dumps({"action": "data.read", "context": {"agent": {"trust_level": 0.5}}})
 
-    async def decide_all():
-        return await asyncio.gather(*(batcher.evaluate(engine.entrypoint, raw) for _ in range(10)))
-
-    results = run(decide_all())
+    results = concurrently(batcher, engine.entrypoint, [raw] * 10)
     assert len(set(results)) == 1
     assert metrics.single_flight.total() == 9
     assert metrics.batch_size.values[()][-1] == 1
@@ -79,12 +76,8 @@ def test_an_item_that_fails_fails_alone(tmp_path):
     engine = Engine(write_bundle(tmp_path, "package p\n\nx := 1 if input.a\n\nx := 2 if input.b\n"), query="data.p.x")
     batcher = Batcher(max_batch=64, window_us=0, metrics=Metrics())
 
-    async def decide_all():
-        inputs = [{"a": True}, {"a": True, "b": True}, {}]
-        calls = [batcher.evaluate(engine.entrypoint, orjson.dumps(d)) for d in inputs]
-        return await asyncio.gather(*calls, return_exceptions=True)
-
-    ok, failed, undefined = run(decide_all())
+    inputs = [{"a": True}, {"a": True, "b": True}, {}]
+    ok, failed, undefined = concurrently(batcher, engine.entrypoint, [orjson.dumps(d) for d in inputs])
     assert ok == b"1"
     assert isinstance(failed, EvaluationError)
     assert undefined is None
