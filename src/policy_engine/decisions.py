@@ -78,9 +78,10 @@ class EmbeddedDecisions:
         self.ready = True
         self._entrypoints: dict[str, Entrypoint] = {}
         self._learning: set[str] = set()
-        self._residuals = self._specialise(engine)
+        self._unspecialisable: set[str] = set()  # partial evaluation failed: the full query serves them
+        self._residuals = self.residuals_for(engine)
 
-    def _specialise(self, engine: Engine) -> dict[str, Entrypoint]:
+    def residuals_for(self, engine: Engine) -> dict[str, Entrypoint]:
         """Residual entrypoints of the default query, by action (none when partial eval is off)."""
         if not self.partial_eval:
             return {}
@@ -88,12 +89,11 @@ class EmbeddedDecisions:
         actions = config_actions(engine) | set(full.reads.comparisons.get("action", ()))
         return {action: residual_entry(engine, action, r) for action, r in specialise(engine, full, actions).items()}
 
-    def swap(self, engine: Engine) -> None:
-        """Serve from a new bundle from now on; the old revision's cache entries are dropped."""
+    def swap(self, engine: Engine, residuals: dict[str, Entrypoint]) -> None:
+        """Serve from a new bundle (and its `residuals_for`) from now on; old cache entries are dropped."""
         old = self.engine
-        residuals = self._specialise(engine)
         self.engine, self.revision, self._entrypoints = engine, engine.revision, {}
-        self._residuals = residuals
+        self._residuals, self._unspecialisable = residuals, set()
         if self.cache is not None:
             self.cache.clear()
         old.close()
@@ -124,7 +124,9 @@ class EmbeddedDecisions:
 
     def _learn(self, action: str) -> None:
         """Specialise on an action first seen now, in a worker thread; the full query serves meanwhile."""
-        if action in self._learning or len(self._residuals) + len(self._learning) >= MAX_RESIDUALS:
+        if action in self._learning or action in self._unspecialisable:
+            return
+        if len(self._residuals) + len(self._learning) >= MAX_RESIDUALS:
             return
         self._learning.add(action)
         engine = self.engine
@@ -133,9 +135,12 @@ class EmbeddedDecisions:
 
     def _learned(self, engine: Engine, action: str, done: asyncio.Future) -> None:
         self._learning.discard(action)
-        if engine is not self.engine or done.exception() is not None:
-            return  # the bundle changed meanwhile, or partial evaluation failed: the full query serves
-        for name, residual in done.result().items():
+        if engine is not self.engine:
+            return  # the bundle changed meanwhile
+        residuals = {} if done.exception() is not None else done.result()
+        if action not in residuals:
+            self._unspecialisable.add(action)  # not tried again: the full query serves it
+        for name, residual in residuals.items():
             self._residuals[name] = residual_entry(engine, name, residual)
 
     def other_revision(self, revision: str) -> None:

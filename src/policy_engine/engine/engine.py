@@ -75,11 +75,12 @@ class PreparedQuery:
 
 
 def _item(item: dict) -> Any:
-    if "result" in item:
-        return item["result"]
-    if "error" in item:
-        return from_bridge(item["error"]["code"], item["error"]["message"])
-    return UndefinedDecision()
+    """An item of evaluate_many: the decoded result, or the error in its place."""
+    try:
+        result = item_result(item)
+    except EngineError as exc:
+        return exc
+    return UndefinedDecision() if result is None else orjson.loads(result)
 
 
 def item_result(item: dict) -> bytes | None:

@@ -123,7 +123,8 @@ class App:
         if engine.revision == decisions.revision:
             engine.close()
             return
-        decisions.swap(engine)
+        # Partial evaluation compiles the bundle once per action: off the event loop.
+        decisions.swap(engine, await asyncio.to_thread(decisions.residuals_for, engine))
         log.warning("serving bundle revision %s", engine.revision)
         if self.settings.warmup_file:
             await warm(decisions, self.settings.query, Path(self.settings.warmup_file))
