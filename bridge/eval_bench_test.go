@@ -1,8 +1,10 @@
 // BenchmarkEval times one evaluation in Go, without Python: BENCH_INPUT=file.json
 // [BENCH_BUNDLE=dir BENCH_QUERY=data.x] go test -bench Eval -benchmem .
+// BENCH_ACTION=data.read times the residual of that action instead, as the service routes it.
 package main
 
 import (
+	"fmt"
 	"os"
 	"testing"
 )
@@ -12,7 +14,14 @@ func BenchmarkEval(b *testing.B) {
 	if berr != nil {
 		b.Fatal(berr)
 	}
-	q, berr := bs.prepare(envOr("BENCH_QUERY", "data.acgs.constitutional.evaluate"))
+	query := envOr("BENCH_QUERY", "data.acgs.constitutional.evaluate")
+	var q *preparedQuery
+	if action := os.Getenv("BENCH_ACTION"); action != "" {
+		request := fmt.Sprintf(`{"query": %q, "input": {"action": %q}, "unknowns": ["input.context", "input.data"]}`, query, action)
+		q, berr = bs.preparePartial([]byte(request))
+	} else {
+		q, berr = bs.prepare(query)
+	}
 	if berr != nil {
 		b.Fatal(berr)
 	}

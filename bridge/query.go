@@ -11,7 +11,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
-	"github.com/open-policy-agent/opa/v1/util"
 )
 
 // queryInfo describes a prepared query to the Python side.
@@ -36,23 +35,11 @@ func newPreparedQuery(query string, pq rego.PreparedEvalQuery, r reads) *prepare
 // context: evaluations here are short and never cancelled.
 var neverCancelled = topdown.NewCancel()
 
-func parseInput(raw []byte) (ast.Value, error) {
-	var x any
-	dec := util.NewJSONDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&x); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("trailing data after the JSON value")
-	}
-	return ast.InterfaceToValue(x)
-}
-
 // eval evaluates one input (nil: no input). It answers the JSON of the first expression's
 // value of the first result, or defined=false when the query is undefined.
 func (q *preparedQuery) eval(raw []byte) (result []byte, defined bool, berr *bridgeError) {
-	opts := make([]rego.EvalOption, 0, 2)
-	opts = append(opts, rego.EvalExternalCancel(neverCancelled))
+	opts := make([]rego.EvalOption, 0, 3)
+	opts = append(opts, rego.EvalExternalCancel(neverCancelled), keepTerm)
 	if raw != nil {
 		v, err := parseInput(raw)
 		if err != nil {
@@ -67,7 +54,7 @@ func (q *preparedQuery) eval(raw []byte) (result []byte, defined bool, berr *bri
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		return nil, false, nil
 	}
-	out, err := json.Marshal(rs[0].Expressions[0].Value)
+	out, err := resultJSON(rs[0].Expressions[0].Value.(*ast.Term).Value)
 	if err != nil {
 		return nil, false, newError("eval_error", err)
 	}

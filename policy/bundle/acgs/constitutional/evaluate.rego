@@ -3,168 +3,165 @@
 # Every rule reads input through constant paths (input.context.agent.trust_level, never
 # input.context as a whole): the decision cache keys on exactly the paths read here, so a
 # rule that read a whole object would put per-request noise (request ids) into every key.
+#
+# The shape also serves evaluation speed (`policy-engine bench engine` measures it; the
+# previous shape was 1.1-3.7x slower per action class in `go test -bench Eval`, bridge/):
+# - the three special actions are matched with `input.action == "..."`, which OPA's rule
+#   index answers without evaluating the other branches;
+# - each branch refers to its violation set once and hands the sorted list to functions:
+#   every reference to a partial set costs a lookup, and partial evaluation copies the
+#   reference into each place a function uses its argument;
+# - a rule or function with `else` is one that partial evaluation keeps whole instead of
+#   inlining it, so "the number, else a default", fixed3 and the allowed-or-denied
+#   decisions do not multiply the residual by their cases.
 package acgs.constitutional
 
-cfg := data.acgs.config
+import data.acgs.config
 
 # The decision: exactly one branch decides, the first that applies. The branches are
-# mutually exclusive rules, not an else chain: OPA's rule index dispatches on input.action,
-# and partial evaluation with a known action keeps only that action's branch.
-evaluate := decision("evolution", evolution_violations, 0.95, evolution_reason) if is_evolution
+# mutually exclusive rules, not an else chain, so that partial evaluation with a known
+# action keeps only that action's branch.
+evaluate := evolution_decision(sort(evolution_violations)) if input.action == "evolve_agent"
 
-evaluate := decision("sandbox", sandbox_violations, 1.0, sandbox_reason) if is_sandbox
+evaluate := sandbox_decision(sort(sandbox_violations)) if input.action == "execute_in_sandbox"
 
-evaluate := decision("human_review", review_violations, 0.9, review_reason) if is_review
+evaluate := review_decision(sort(review_violations)) if input.action == "require_human_review"
 
-evaluate := decision("dangerous", {"dangerous_action"}, 1.0, dangerous_reason) if is_dangerous
+evaluate := listed_decision if not special_action
 
-evaluate := decision("safe", safe_violations, 1.0, safe_reason) if is_safe
+special_action if input.action in {"evolve_agent", "execute_in_sandbox", "require_human_review"}
 
-evaluate := decision("constitutional", constitutional_violations, constitutional_confidence, constitutional_reason) if {
-	is_constitutional
+listed_decision := decision("dangerous", ["dangerous_action"], 1.0, dangerous_reason) if dangerous
+
+listed_decision := safe_decision(sort(safe_violations)) if {
+	not dangerous
+	safe
 }
 
-evaluate := decision("default", {"default_deny"}, 1.0, "No matching policy found") if is_default
-
-is_evolution if input.action == "evolve_agent"
-
-is_sandbox if input.action == "execute_in_sandbox"
-
-is_review if input.action == "require_human_review"
-
-is_special if is_evolution
-
-is_special if is_sandbox
-
-is_special if is_review
-
-is_dangerous if {
-	input.action in cfg.dangerous_actions
-	not is_special
+listed_decision := constitutional_decision(sort(constitutional_violations)) if {
+	not dangerous
+	not safe
+	namespaced
 }
 
-is_safe if {
-	input.action in cfg.safe_actions
-	not is_special
-	not is_dangerous
+listed_decision := decision("default", ["default_deny"], 1.0, "No matching policy found") if {
+	not dangerous
+	not safe
+	not namespaced
 }
 
-is_constitutional if {
+dangerous if input.action in config.dangerous_actions
+
+safe if input.action in config.safe_actions
+
+namespaced if {
 	is_string(input.action)
 	contains(input.action, ".")
-	not is_special
-	not is_dangerous
-	not is_safe
 }
 
-is_default if {
-	not is_special
-	not is_dangerous
-	not is_safe
-	not is_constitutional
-}
-
+# violations: sorted, without duplicates.
 decision(rule, violations, confidence, reason) := {
 	"allow": count(violations) == 0,
-	"violations": sort(violations),
+	"violations": violations,
 	"reason": reason,
 	"confidence_score": confidence,
-	"policy_version": cfg.policy_version,
+	"policy_version": config.policy_version,
 	"rule": rule,
 }
 
-evolution_reason := sprintf("Fitness: %s, Safety: %s, Compliance: %s", [
-	fixed3(fitness_improvement),
-	fixed3(safety_score),
-	fixed3(constitutional_compliance),
-])
+# 1. Evolution.
 
-sandbox_reason := sprintf("Memory: %v MB, CPU: %v cores, Time: %v s, Network: %v", [
-	memory_mb,
-	cpu_cores,
-	execution_time_seconds,
-	network_access,
-])
+evolution_decision(violations) := decision("evolution", violations, 0.95, sprintf(
+	"Fitness: %s, Safety: %s, Compliance: %s",
+	[fixed3(fitness_improvement), fixed3(safety_score), fixed3(constitutional_compliance)],
+))
 
-review_reason := sprintf("Risk: %s, Violations: %v, Novel: %v", [fixed3(risk_score), policy_violations, novel_behavior])
-
-dangerous_reason := sprintf("Dangerous action blocked: %v", [input.action])
-
-safe_reason := "Safe action permitted" if count(safe_violations) == 0
-
-safe_reason := sprintf("Safe action denied: %s", [concat(", ", sort(safe_violations))]) if {
-	count(safe_violations) > 0
+evolution_violations contains "fitness_improvement_below_threshold" if {
+	fitness_improvement < config.evolution_thresholds.fitness_improvement
 }
 
-constitutional_confidence := max([0, 1 - (0.1 * count(constitutional_violations))])
+evolution_violations contains "safety_score_below_threshold" if {
+	safety_score < config.evolution_thresholds.safety_score
+}
 
-constitutional_reason := "All constitutional checks passed" if count(constitutional_violations) == 0
-
-constitutional_reason := sprintf("Constitutional checks failed: %s", [concat(", ", sort(constitutional_violations))]) if {
-	count(constitutional_violations) > 0
+evolution_violations contains "constitutional_compliance_below_threshold" if {
+	constitutional_compliance < config.evolution_thresholds.constitutional_compliance
 }
 
 # fixed3 formats a number with three decimals; sprintf's %f rejects integer-valued numbers.
 fixed3(x) := sprintf("%d.000", [floor(x)]) if floor(x) == x
 
-fixed3(x) := sprintf("%.3f", [x]) if floor(x) != x
-
-# 1. Evolution.
-
-evolution_violations contains "fitness_improvement_below_threshold" if {
-	fitness_improvement < cfg.evolution_thresholds.fitness_improvement
-}
-
-evolution_violations contains "safety_score_below_threshold" if {
-	safety_score < cfg.evolution_thresholds.safety_score
-}
-
-evolution_violations contains "constitutional_compliance_below_threshold" if {
-	constitutional_compliance < cfg.evolution_thresholds.constitutional_compliance
-}
+else := sprintf("%.3f", [x])
 
 # 2. Sandbox.
 
-sandbox_violations contains "memory_limit_exceeded" if memory_mb > cfg.sandbox_limits.memory_mb
+sandbox_decision(violations) := decision("sandbox", violations, 1.0, sprintf(
+	"Memory: %v MB, CPU: %v cores, Time: %v s, Network: %v",
+	[memory_mb, cpu_cores, execution_time_seconds, network_access],
+))
 
-sandbox_violations contains "cpu_limit_exceeded" if cpu_cores > cfg.sandbox_limits.cpu_cores
+sandbox_violations contains "memory_limit_exceeded" if memory_mb > config.sandbox_limits.memory_mb
+
+sandbox_violations contains "cpu_limit_exceeded" if cpu_cores > config.sandbox_limits.cpu_cores
 
 sandbox_violations contains "execution_time_exceeded" if {
-	execution_time_seconds > cfg.sandbox_limits.execution_time_seconds
+	execution_time_seconds > config.sandbox_limits.execution_time_seconds
 }
 
 sandbox_violations contains "network_access_not_allowed" if network_access
 
 # 3. Human review.
 
-review_violations contains "high_risk_score" if risk_score >= cfg.review_thresholds.risk_score
+review_decision(violations) := decision("human_review", violations, 0.9, sprintf(
+	"Risk: %s, Violations: %v, Novel: %v",
+	[fixed3(risk_score), policy_violations, novel_behavior],
+))
+
+review_violations contains "high_risk_score" if risk_score >= config.review_thresholds.risk_score
 
 review_violations contains "policy_violations_detected" if {
-	policy_violations > cfg.review_thresholds.policy_violations
+	policy_violations > config.review_thresholds.policy_violations
 }
 
 review_violations contains "novel_behavior_detected" if novel_behavior
 
+# 4. Dangerous actions.
+
+dangerous_reason := sprintf("Dangerous action blocked: %v", [input.action])
+
 # 5. Safe actions: only the trust level matters.
 
-safe_violations contains "trust_level_too_low" if trust_level < cfg.min_trust_safe
+safe_decision(violations) := decision("safe", violations, 1.0, "Safe action permitted") if count(violations) == 0
+
+else := decision("safe", violations, 1.0, sprintf("Safe action denied: %s", [concat(", ", violations)]))
+
+safe_violations contains "trust_level_too_low" if trust_level < config.min_trust_safe
 
 # 6. The constitutional principles.
+
+# confidence_score is max(0, 1 - 0.1 * violations), written (10 - n) / 10: OPA computes each
+# arithmetic step on decimals in arbitrary precision, and one step costs less than two.
+constitutional_decision(violations) := decision("constitutional", violations, 1, "All constitutional checks passed") if {
+	count(violations) == 0
+} else := decision(
+	"constitutional", violations, max([0, (10 - count(violations)) / 10]),
+	sprintf("Constitutional checks failed: %s", [concat(", ", violations)]),
+)
 
 constitutional_violations contains "sandbox_required" if {
 	not input.context.environment.sandbox_enabled == true
 }
 
-constitutional_violations contains "trust_level_too_low" if trust_level < cfg.min_trust_general
+constitutional_violations contains "trust_level_too_low" if trust_level < config.min_trust_general
 
 constitutional_violations contains sprintf("resource_limit_exceeded:%s", [name]) if {
-	some name, limit in cfg.resource_limits
+	some name, limit in config.resource_limits
 	requested := input.context.agent.requested_resources[name]
 	exceeds(requested, limit)
 }
 
 constitutional_violations contains "explanation_required" if {
-	input.action in cfg.explanation_required
+	input.action in config.explanation_required
 	not explanation_sufficient
 }
 
@@ -174,13 +171,13 @@ constitutional_violations contains "audit_not_enabled" if {
 
 constitutional_violations contains "responsible_party_missing" if not responsible_party_named
 
-constitutional_violations contains "harm_risk_too_high" if harm_risk > cfg.max_harm_risk
+constitutional_violations contains "harm_risk_too_high" if harm_risk > config.max_harm_risk
 
-constitutional_violations contains "benefit_too_low" if benefit < cfg.min_benefit
+constitutional_violations contains "benefit_too_low" if benefit < config.min_benefit
 
 constitutional_violations contains "fairness_concern" if {
 	input.context.affects_protected_groups == true
-	fairness < cfg.min_fairness
+	fairness < config.min_fairness
 }
 
 constitutional_violations contains "consent_required" if {
@@ -189,16 +186,14 @@ constitutional_violations contains "consent_required" if {
 }
 
 # A requested resource that is not a number cannot be checked against its limit: deny.
-exceeds(requested, _) if not is_number(requested)
-
 exceeds(requested, limit) if {
 	is_number(requested)
 	requested > limit
-}
+} else if not is_number(requested)
 
 explanation_sufficient if {
 	is_string(input.context.explanation)
-	count(input.context.explanation) >= cfg.min_explanation_chars
+	count(input.context.explanation) >= config.min_explanation_chars
 }
 
 responsible_party_named if {
@@ -207,126 +202,72 @@ responsible_party_named if {
 }
 
 # The numbers and flags the branches read: the value when it has the right type, else the
-# default the specification gives. (Two exclusive rules instead of `else`, which partial
-# evaluation cannot inline; `not is_number(x)` is undefined, not true, when x is undefined,
-# hence the *_is_number helpers.)
+# default the specification gives.
 
 fitness_improvement := x if {
 	x := input.data.fitness_improvement
 	is_number(x)
-}
-
-fitness_improvement := 0 if not fitness_improvement_is_number
-
-fitness_improvement_is_number if is_number(input.data.fitness_improvement)
+} else := 0
 
 safety_score := x if {
 	x := input.data.safety_score
 	is_number(x)
-}
-
-safety_score := 0 if not safety_score_is_number
-
-safety_score_is_number if is_number(input.data.safety_score)
+} else := 0
 
 constitutional_compliance := x if {
 	x := input.data.constitutional_compliance
 	is_number(x)
-}
-
-constitutional_compliance := 0 if not constitutional_compliance_is_number
-
-constitutional_compliance_is_number if is_number(input.data.constitutional_compliance)
+} else := 0
 
 memory_mb := x if {
 	x := input.data.memory_mb
 	is_number(x)
-}
-
-memory_mb := 0 if not memory_mb_is_number
-
-memory_mb_is_number if is_number(input.data.memory_mb)
+} else := 0
 
 cpu_cores := x if {
 	x := input.data.cpu_cores
 	is_number(x)
-}
-
-cpu_cores := 0 if not cpu_cores_is_number
-
-cpu_cores_is_number if is_number(input.data.cpu_cores)
+} else := 0
 
 execution_time_seconds := x if {
 	x := input.data.execution_time_seconds
 	is_number(x)
-}
-
-execution_time_seconds := 0 if not execution_time_seconds_is_number
-
-execution_time_seconds_is_number if is_number(input.data.execution_time_seconds)
+} else := 0
 
 network_access if input.data.network_access == true
 
-network_access := false if not network_access_requested
-
-network_access_requested if input.data.network_access == true
+else := false
 
 risk_score := x if {
 	x := input.data.risk_score
 	is_number(x)
-}
-
-risk_score := 0 if not risk_score_is_number
-
-risk_score_is_number if is_number(input.data.risk_score)
+} else := 0
 
 policy_violations := x if {
 	x := input.data.policy_violations
 	is_number(x)
-}
-
-policy_violations := 0 if not policy_violations_is_number
-
-policy_violations_is_number if is_number(input.data.policy_violations)
+} else := 0
 
 novel_behavior if input.data.novel_behavior == true
 
-novel_behavior := false if not novel_behavior_reported
-
-novel_behavior_reported if input.data.novel_behavior == true
+else := false
 
 trust_level := x if {
 	x := input.context.agent.trust_level
 	is_number(x)
-}
-
-trust_level := 0 if not trust_level_is_number
-
-trust_level_is_number if is_number(input.context.agent.trust_level)
+} else := 0
 
 harm_risk := x if {
 	x := input.context.harm_risk_assessment
 	is_number(x)
-}
-
-harm_risk := 0 if not harm_risk_is_number
-
-harm_risk_is_number if is_number(input.context.harm_risk_assessment)
+} else := 0
 
 benefit := x if {
 	x := input.context.benefit_assessment
 	is_number(x)
-}
-
-benefit := 0.5 if not benefit_is_number
-
-benefit_is_number if is_number(input.context.benefit_assessment)
+} else := 0.5
 
 fairness := x if {
 	x := input.context.fairness_assessment
 	is_number(x)
-}
-
-fairness := 1.0 if not fairness_is_number
-
-fairness_is_number if is_number(input.context.fairness_assessment)
+} else := 1.0

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// keepTerm hands results over as AST terms: rego's default turns them into Go maps and
+// slices first, only for encoding/json to walk them again.
+var keepTerm = rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil })
+
+// resultJSON encodes a result as encoding/json encodes OPA's usual result: the same bytes.
+// Values it does not write itself (sets, non-string keys) go through OPA's conversion.
+func resultJSON(v ast.Value) ([]byte, error) {
+	if out, ok := appendJSON(make([]byte, 0, 256), v); ok {
+		return out, nil
+	}
+	x, err := ast.JSON(v)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(x)
+}
+
+func appendJSON(dst []byte, v ast.Value) ([]byte, bool) {
+	switch v := v.(type) {
+	case ast.Null:
+		return append(dst, "null"...), true
+	case ast.Boolean:
+		if v {
+			return append(dst, "true"...), true
+		}
+		return append(dst, "false"...), true
+	case ast.Number:
+		return append(dst, v...), true
+	case ast.String:
+		return appendString(dst, string(v)), true
+	case *ast.Array:
+		return appendArray(dst, v)
+	case ast.Object:
+		return appendObject(dst, v)
+	default:
+		return dst, false
+	}
+}
+
+func appendArray(dst []byte, a *ast.Array) ([]byte, bool) {
+	dst = append(dst, '[')
+	for i := range a.Len() {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var ok bool
+		if dst, ok = appendJSON(dst, a.Elem(i).Value); !ok {
+			return dst, false
+		}
+	}
+	return append(dst, ']'), true
+}
+
+// appendObject writes keys in the object's order, which for string keys is byte order:
+// the order encoding/json sorts map keys in.
+func appendObject(dst []byte, o ast.Object) ([]byte, bool) {
+	dst = append(dst, '{')
+	ok := true
+	first := true
+	o.Foreach(func(k, v *ast.Term) {
+		key, isString := k.Value.(ast.String)
+		if !ok || !isString {
+			ok = false
+			return
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = appendString(dst, string(key))
+		dst = append(dst, ':')
+		dst, ok = appendJSON(dst, v.Value)
+	})
+	return append(dst, '}'), ok
+}
+
+// appendString writes plain ASCII itself and leaves escaping, with encoding/json's HTML
+// escapes and invalid UTF-8 handling, to encoding/json.
+func appendString(dst []byte, s string) []byte {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, _ := json.Marshal(s)
+			return append(dst, quoted...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// resultJSON writes the bytes encoding/json writes for OPA's usual result.
+var outputCorpus = []string{
+	`{"allow": false, "violations": ["responsible_party_missing", "trust_level_too_low"], "reason": "Constitutional checks failed", "confidence_score": 0.8, "policy_version": "1.0.0", "rule": "constitutional"}`,
+	`{"b": 1, "a": [true, false, null], "A": {"z": {}, "y": []}}`,
+	`{"html": "<a href=\"x\">&</a>", "ctl": "line\nbreak\ttab\u0001", "uni": "café \u2028 ✓"}`,
+	`{1: "number key", "s": "x"}`,
+	`{"set": {"b", "a", "c"}}`,
+	`[123456789012345678901234567890, 1e3, -0.5, 0]`,
+	`"plain"`, `null`, `{}`, `[]`,
+}
+
+func TestResultJSONMatchesEncodingJSON(t *testing.T) {
+	for _, text := range outputCorpus {
+		v := ast.MustParseTerm(text).Value
+		got, err := resultJSON(v)
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		x, err := ast.JSON(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(x)
+		if string(got) != string(want) {
+			t.Errorf("%s:\n got %s\nwant %s", text, got, want)
+		}
+	}
+}
