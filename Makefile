@@ -11,7 +11,7 @@ BRIDGE        := build/libopabridge.so
 BRIDGE_SRC    := $(wildcard bridge/*.go) bridge/go.mod bridge/go.sum
 export OPA_BIN := $(OPA)
 
-.PHONY: setup run test test-python test-policy lint format differential bench bench-quick system-deps check-toolchain
+.PHONY: setup run test test-python test-policy test-bridge lint format differential bench bench-quick system-deps check-toolchain
 
 setup: check-toolchain $(BIN)/policy-engine $(OPA) $(VEGETA) $(BRIDGE)
 
@@ -41,17 +41,19 @@ $(BRIDGE): $(BRIDGE_SRC)
 run: setup
 	$(BIN)/policy-engine serve
 
-test: setup test-policy test-python
+test: setup test-policy test-bridge test-python
 
 test-policy: $(OPA)
 	$(OPA) fmt --fail -l policy
 	$(OPA) check --strict policy/bundle policy/tests
 	$(OPA) test policy/bundle policy/tests
 
+test-bridge:
+	cd bridge && go vet . && test -z "$$(gofmt -l .)" && go test .
+
 test-python: setup
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
-	cd bridge && go vet . && test -z "$$(gofmt -l .)"
 	$(BIN)/pytest
 
 # The differential test against `opa` on 100,000 generated inputs.
