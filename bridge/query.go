@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
@@ -31,6 +32,9 @@ func newPreparedQuery(query string, pq rego.PreparedEvalQuery, r reads) *prepare
 	return &preparedQuery{pq: pq, info: queryInfo{Query: query, Reads: r}}
 }
 
+// noMetrics: OPA otherwise builds a metrics registry and runs its timers on every evaluation.
+var noMetrics = rego.EvalMetrics(metrics.NoOp())
+
 // neverCancelled stands in for the per-evaluation goroutine OPA otherwise starts to watch the
 // context: evaluations here are short and never cancelled.
 var neverCancelled = topdown.NewCancel()
@@ -38,8 +42,8 @@ var neverCancelled = topdown.NewCancel()
 // eval evaluates one input (nil: no input). It answers the JSON of the first expression's
 // value of the first result, or defined=false when the query is undefined.
 func (q *preparedQuery) eval(raw []byte) (result []byte, defined bool, berr *bridgeError) {
-	opts := make([]rego.EvalOption, 0, 3)
-	opts = append(opts, rego.EvalExternalCancel(neverCancelled), keepTerm)
+	opts := make([]rego.EvalOption, 0, 4)
+	opts = append(opts, rego.EvalExternalCancel(neverCancelled), noMetrics, keepTerm)
 	if raw != nil {
 		v, err := parseInput(raw)
 		if err != nil {
