@@ -11,6 +11,15 @@ import (
 // slices first, only for encoding/json to walk them again.
 var keepTerm = rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil })
 
+// expressionJSON encodes an expression's value: a term (keepTerm), or the plain true rego
+// reports for an expression it does not capture (`x := 1`).
+func expressionJSON(v any) ([]byte, error) {
+	if t, ok := v.(*ast.Term); ok {
+		return resultJSON(t.Value)
+	}
+	return json.Marshal(v)
+}
+
 // resultJSON encodes a result as encoding/json encodes OPA's usual result: the same bytes.
 // Values it does not write itself (sets, non-string keys) go through OPA's conversion.
 func resultJSON(v ast.Value) ([]byte, error) {

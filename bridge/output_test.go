@@ -35,3 +35,18 @@ func TestResultJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestAnExpressionRegoDoesNotCaptureIsTrue(t *testing.T) {
+	b, berr := loadBundle("../policy/bundle")
+	if berr != nil {
+		t.Fatal(berr)
+	}
+	q, berr := b.prepare("x := 1")
+	if berr != nil {
+		t.Fatal(berr)
+	}
+	out, defined, berr := q.eval(nil)
+	if berr != nil || !defined || string(out) != "true" {
+		t.Fatalf("x := 1 gave %s (defined %v, error %v)", out, defined, berr)
+	}
+}

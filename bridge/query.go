@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
@@ -58,7 +57,7 @@ func (q *preparedQuery) eval(raw []byte) (result []byte, defined bool, berr *bri
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		return nil, false, nil
 	}
-	out, err := resultJSON(rs[0].Expressions[0].Value.(*ast.Term).Value)
+	out, err := expressionJSON(rs[0].Expressions[0].Value)
 	if err != nil {
 		return nil, false, newError("eval_error", err)
 	}
