@@ -31,7 +31,10 @@ func parseInput(raw []byte) (ast.Value, error) {
 		// answers with OPA's value or OPA's error.
 		return parseInputSlow(raw)
 	}
-	return toAST(v), nil
+	if value, ok := toAST(v); ok {
+		return value, nil
+	}
+	return parseInputSlow(raw)
 }
 
 var parsers fastjson.ParserPool
@@ -50,33 +53,44 @@ func plainJSON(raw []byte) bool {
 	return !bytes.Contains(raw, []byte(`\u`)) && (ascii || utf8.Valid(raw))
 }
 
-func toAST(v *fastjson.Value) ast.Value {
+// toAST converts a parsed document; false where OPA's decoder must answer (a number whose
+// exponent is out of range is an error there).
+func toAST(v *fastjson.Value) (ast.Value, bool) {
 	switch v.Type() {
 	case fastjson.TypeObject:
 		o, _ := v.Object()
 		obj := ast.NewObjectWithCapacity(o.Len())
+		ok := true
 		o.Visit(func(key []byte, x *fastjson.Value) {
-			obj.Insert(keyTerm(key), ast.NewTerm(toAST(x)))
+			if value, valid := toAST(x); valid && ok {
+				obj.Insert(keyTerm(key), ast.NewTerm(value))
+			} else {
+				ok = false
+			}
 		})
-		return obj
+		return obj, ok
 	case fastjson.TypeArray:
 		items, _ := v.Array()
 		terms := make([]*ast.Term, len(items))
 		for i, x := range items {
-			terms[i] = ast.NewTerm(toAST(x))
+			value, ok := toAST(x)
+			if !ok {
+				return nil, false
+			}
+			terms[i] = ast.NewTerm(value)
 		}
-		return ast.NewArray(terms...)
+		return ast.NewArray(terms...), true
 	case fastjson.TypeString:
 		s, _ := v.StringBytes()
-		return ast.InternedTerm(string(s)).Value
+		return ast.InternedTerm(string(s)).Value, true
 	case fastjson.TypeNumber:
 		return numberValue(v.String())
 	case fastjson.TypeTrue:
-		return ast.InternedTerm(true).Value
+		return ast.InternedTerm(true).Value, true
 	case fastjson.TypeFalse:
-		return ast.InternedTerm(false).Value
+		return ast.InternedTerm(false).Value, true
 	default:
-		return ast.NullValue
+		return ast.NullValue, true
 	}
 }
 
@@ -102,11 +116,12 @@ var (
 	keyTermCount atomic.Int64
 )
 
-func numberValue(text string) ast.Value {
+func numberValue(text string) (ast.Value, bool) {
 	if t := ast.InternedIntNumberTermFromString(text); t != nil {
-		return t.Value
+		return t.Value, true
 	}
-	return ast.Number(text)
+	n, err := ast.NumberChecked(text)
+	return n, err == nil
 }
 
 // parseInputSlow is OPA's own path, as the OPA server decodes an input.
