@@ -21,6 +21,15 @@ def _rates(figures: dict) -> list[str]:
     return [k for k, v in figures.items() if isinstance(v, dict) and "p50_ms" in v]
 
 
+def _finish(fig, ax, title: str, path: Path) -> None:
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_latency_at(result: dict, rate: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     for mode, figures in result["modes"].items():
@@ -34,12 +43,7 @@ def plot_latency_at(result: dict, rate: str, path: Path) -> None:
     ax.set_xticks(ticks, ["p50", "p90", "p99", "p99.9", "p99.99"])
     ax.set_xlabel("percentile")
     ax.set_ylabel("latency, ms")
-    ax.set_title(f"Latency distribution at {rate} req/s offered (open loop, vegeta)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _finish(fig, ax, f"Latency distribution at {rate} req/s offered (open loop, vegeta)", path)
 
 
 def plot_p99_by_load(result: dict, path: Path) -> None:
@@ -51,98 +55,98 @@ def plot_p99_by_load(result: dict, path: Path) -> None:
     ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="1 ms target")
     ax.set_xlabel("offered load, req/s")
     ax.set_ylabel("p99 latency, ms (median of runs)")
-    ax.set_title("p99 against offered load")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _finish(fig, ax, "p99 against offered load", path)
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    """A Markdown table: the header, its rule, one line per row."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows),
+    ]
+
+
+def _low_high(pair: list) -> str:
+    return f"{pair[0]}-{pair[1]}"
 
 
 def _http_table(result: dict) -> list[str]:
-    lines = [
-        "| mode | offered | achieved req/s (min-max) | p50 ms | p95 ms | p99 ms (min-max) | p99.9 ms | errors "
-        "| CPU s / 10k req |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    rows = []
     for mode, figures in result["modes"].items():
         for rate in _rates(figures):
             f = figures[rate]
-            lines.append(
-                f"| {mode} | {rate} | {f['rps']} ({f['rps_range'][0]}-{f['rps_range'][1]}) | {f['p50_ms']} | "
-                f"{f['p95_ms']} | {f['p99_ms']} ({f['p99_ms_range'][0]}-{f['p99_ms_range'][1]}) | {f['p999_ms']} | "
-                f"{f['errors']} | {f['cpu_s_per_10k']} |"
-            )
-    return lines
+            rps = f"{f['rps']} ({_low_high(f['rps_range'])})"
+            p99 = f"{f['p99_ms']} ({_low_high(f['p99_ms_range'])})"
+            rows.append([mode, rate, rps, f["p50_ms"], f["p95_ms"], p99, f["p999_ms"], f["errors"], f["cpu_s_per_10k"]])
+    header = [
+        "mode", "offered", "achieved req/s (min-max)", "p50 ms", "p95 ms", "p99 ms (min-max)", "p99.9 ms", "errors",
+        "CPU s / 10k req",
+    ]  # fmt: skip
+    return _table(header, rows)
 
 
 def _process_table(result: dict) -> list[str]:
-    lines = ["| mode | peak RSS MB | cache hit rate |", "|---|---|---|"]
-    for mode, figures in result["modes"].items():
-        lines.append(f"| {mode} | {figures['server_peak_rss_mb']} | {figures.get('cache_hit_rate', '-')} |")
-    return lines
+    rows = [
+        [mode, figures["server_peak_rss_mb"], figures.get("cache_hit_rate", "-")]
+        for mode, figures in result["modes"].items()
+    ]
+    return _table(["mode", "peak RSS MB", "cache hit rate"], rows)
 
 
 def _in_process_table(result: dict) -> list[str]:
-    ip = result["in_process"]
-    lines = ["| path | p50 µs | p95 µs | p99 µs (min-max) | p99.9 µs | hit rate |", "|---|---|---|---|---|---|"]
+    rows = []
     for name in ("cold", "cold_no_pe", "warm"):
-        f = ip[name]
-        lines.append(
-            f"| {name} | {f['p50_us']} | {f['p95_us']} | {f['p99_us']} ({f['p99_us_range'][0]}-{f['p99_us_range'][1]}) "
-            f"| {f['p999_us']} | {f['hit_rate']} |"
-        )
-    return lines
+        f = result["in_process"][name]
+        p99 = f"{f['p99_us']} ({_low_high(f['p99_us_range'])})"
+        rows.append([name, f["p50_us"], f["p95_us"], p99, f["p999_us"], f["hit_rate"]])
+    return _table(["path", "p50 µs", "p95 µs", "p99 µs (min-max)", "p99.9 µs", "hit rate"], rows)
+
+
+ENGINE_CALLS = (
+    "embedded_single",
+    "embedded_single_full_input",
+    "embedded_single_residual",
+    "embedded_batch_10",
+    "embedded_batch_100",
+    "opa_server_http",
+)
 
 
 def _engine_table(result: dict) -> list[str]:
     engine = result["engine"]
-    lines = [
-        "| call | p50 µs | p95 µs | p99 µs | p99.9 µs | decisions/s | µs per decision |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    calls = (
-        "embedded_single",
-        "embedded_single_full_input",
-        "embedded_single_residual",
-        "embedded_batch_10",
-        "embedded_batch_100",
-        "opa_server_http",
-    )
-    for name in (c for c in calls if c in engine):
+    rows = []
+    for name in (c for c in ENGINE_CALLS if c in engine):
         f = engine[name]
         rate = f.get("evals_per_s") or f.get("decisions_per_s")
         per = f.get("per_decision_us", round(1e6 / rate, 1) if rate else "-")
-        lines.append(f"| {name} | {f['p50_us']} | {f['p95_us']} | {f['p99_us']} | {f['p999_us']} | {rate} | {per} |")
-    return lines
+        rows.append([name, f["p50_us"], f["p95_us"], f["p99_us"], f["p999_us"], rate, per])
+    header = ["call", "p50 µs", "p95 µs", "p99 µs", "p99.9 µs", "decisions/s", "µs per decision"]
+    return _table(header, rows)
 
 
 def _cache_table(result: dict) -> list[str]:
-    lines = [
-        "| residuals | requests | hit rate | ceiling | distinct keys | shadow checks | shadow mismatches "
-        "| residual share |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for name, c in result["cache"].items():
-        lines.append(
-            f"| {name} | {c['requests']} | {c['hit_rate']} | {c['ceiling']} | {c['distinct_keys']} | "
-            f"{c['shadow_checks']} | {c['shadow_mismatches']} | {c['residual_share']} |"
-        )
-    return lines
+    fields = ("requests", "hit_rate", "ceiling", "distinct_keys", "shadow_checks", "shadow_mismatches")
+    rows = [[name, *(c[k] for k in fields), c["residual_share"]] for name, c in result["cache"].items()]
+    header = [
+        "residuals", "requests", "hit rate", "ceiling", "distinct keys", "shadow checks", "shadow mismatches",
+        "residual share",
+    ]  # fmt: skip
+    return _table(header, rows)
 
 
 def _l2_table(result: dict) -> list[str]:
     l2 = result["l2"]
-    lines = ["| on an L1 miss | p50 µs | p95 µs | p99 µs | p99.9 µs |", "|---|---|---|---|---|"]
-    for name in ("l2_read", "evaluate_residual"):
-        f = l2[name]
-        lines.append(f"| {name} | {f['p50_us']} | {f['p95_us']} | {f['p99_us']} | {f['p999_us']} |")
+    rows = [
+        [name, *(l2[name][k] for k in ("p50_us", "p95_us", "p99_us", "p999_us"))]
+        for name in ("l2_read", "evaluate_residual")
+    ]
     verdict = "cheaper" if l2["l2_read_cheaper"] else "dearer"
-    lines += [
+    return [
+        *_table(["on an L1 miss", "p50 µs", "p95 µs", "p99 µs", "p99.9 µs"], rows),
         "",
         f"An L2 read is {verdict} than evaluating here; the default (`--l2-read` off) was set from this measurement.",
     ]
-    return lines
 
 
 def write_report(result: dict, report: Path, plots: Path, command: str) -> None:
