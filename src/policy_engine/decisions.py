@@ -53,9 +53,10 @@ class Entrypoint:
         )
 
 
-def residual_entry(engine: Engine, action: str, residual: PreparedQuery) -> Entrypoint:
-    """A residual's entrypoint: its keys are its own (the action is part of the name)."""
-    return Entrypoint(engine, residual, name=f"{engine.entrypoint.query}#action={action}")
+def residual_entries(engine: Engine, residuals: dict[str, PreparedQuery]) -> dict[str, Entrypoint]:
+    """Residuals' entrypoints by action: their keys are their own (the action is part of the name)."""
+    query = engine.entrypoint.query
+    return {action: Entrypoint(engine, r, name=f"{query}#action={action}") for action, r in residuals.items()}
 
 
 class EmbeddedDecisions:
@@ -87,7 +88,7 @@ class EmbeddedDecisions:
             return {}
         full = engine.entrypoint
         actions = config_actions(engine) | set(full.reads.comparisons.get("action", ()))
-        return {action: residual_entry(engine, action, r) for action, r in specialise(engine, full, actions).items()}
+        return residual_entries(engine, specialise(engine, full, actions))
 
     def swap(self, engine: Engine, residuals: dict[str, Entrypoint]) -> None:
         """Serve from a new bundle (and its `residuals_for`) from now on; old cache entries are dropped."""
@@ -119,8 +120,7 @@ class EmbeddedDecisions:
             return
         residuals = await asyncio.to_thread(specialise, engine, engine.entrypoint, missing)
         if engine is self.engine:
-            for name, residual in residuals.items():
-                self._residuals[name] = residual_entry(engine, name, residual)
+            self._residuals.update(residual_entries(engine, residuals))
 
     def _learn(self, action: str) -> None:
         """Specialise on an action first seen now, in a worker thread; the full query serves meanwhile."""
@@ -140,8 +140,7 @@ class EmbeddedDecisions:
         residuals = {} if done.exception() is not None else done.result()
         if action not in residuals:
             self._unspecialisable.add(action)  # not tried again: the full query serves it
-        for name, residual in residuals.items():
-            self._residuals[name] = residual_entry(engine, name, residual)
+        self._residuals.update(residual_entries(engine, residuals))
 
     def other_revision(self, revision: str) -> None:
         """Another instance loaded `revision`: entries under any other revision are dead."""
