@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from policy_engine.bench.opa_server import pinned
 from policy_engine.bundle.locate import REPO_ROOT
 
 WRK_REPLAY = r"""
@@ -56,7 +57,7 @@ def vegeta(targets: Path, rate: int, seconds: float, cpus: str) -> dict:
         # Clients of a policy service pool their connections; 512 is far above what 15k req/s
         # at 1 ms needs (15).
         attack += [f"-max-workers={MAX_CONNECTIONS}", f"-max-connections={MAX_CONNECTIONS}"]
-        subprocess.run(["taskset", "-c", cpus, *attack], check=True, capture_output=True)
+        subprocess.run(pinned(attack, cpus), check=True, capture_output=True)
         rows = subprocess.run(
             [tool("vegeta"), "encode", "--to=csv", str(results)], check=True, capture_output=True
         ).stdout
@@ -96,9 +97,7 @@ def wrk(url: str, trace: Path, seconds: float, connections: int, cpus: str) -> d
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_REPLAY)
     cmd = [tool("wrk"), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", script.name, url]
-    out = subprocess.run(
-        ["taskset", "-c", cpus, *cmd, "--", str(trace)], check=True, capture_output=True, text=True
-    ).stdout
+    out = subprocess.run(pinned([*cmd, "--", str(trace)], cpus), check=True, capture_output=True, text=True).stdout
     Path(script.name).unlink()
     return _wrk_figures(out)
 

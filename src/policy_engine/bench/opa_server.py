@@ -45,6 +45,21 @@ def start_logged(cmd: list[str], env: dict[str, str] | None = None) -> subproces
     return proc
 
 
+def pinned(cmd: list[str], cpus: str | None) -> list[str]:
+    """The command under taskset, on `cpus`, when they are given."""
+    return ["taskset", "-c", cpus, *cmd] if cpus else cmd
+
+
+def stop(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM (a graceful stop), then SIGKILL if it has not exited after `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _log_tail(proc: subprocess.Popen) -> str:
     log = getattr(proc, "log", None)
     if log is None:
@@ -66,19 +81,12 @@ def opa_process(bundle: Path | None = None, cpus: str | None = None) -> Iterator
     port = free_port()
     cmd = [opa_binary(), "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error"]
     cmd += ["--bundle", str(bundle or default_bundle())]
-    if cpus:
-        cmd = ["taskset", "-c", cpus, *cmd]
-    proc = start_logged(cmd)
+    proc = start_logged(pinned(cmd, cpus))
     try:
         wait_for_http(port, "/health?bundles", proc=proc)
         yield f"http://127.0.0.1:{port}", proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=10)
 
 
 class OpaClient:

@@ -2,13 +2,11 @@
 
 import contextlib
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from policy_engine.bench.opa_server import free_port, opa_process, start_logged, wait_for_http
+from policy_engine.bench.opa_server import free_port, opa_process, pinned, start_logged, stop, wait_for_http
 
 OPA_DECISION_PATH = "/v1/data/acgs/constitutional/evaluate"
 
@@ -29,21 +27,14 @@ def running_service(*args: str, env: dict[str, str] | None = None, cpus: str | N
     """`policy-engine serve` on a free port; SIGTERM (a graceful stop) on the way out."""
     port = free_port()
     cmd = [sys.executable, "-m", "policy_engine.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
-    if cpus:
-        cmd = ["taskset", "-c", cpus, *cmd]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PE_")}
     full_env.update({"LOG_LEVEL": "warning", **(env or {})})
-    proc = start_logged(cmd, env=full_env)
+    proc = start_logged(pinned(cmd, cpus), env=full_env)
     try:
         wait_for_http(port, "/ready", proc=proc)
         yield Service(f"http://127.0.0.1:{port}", proc.pid)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=20)
 
 
 @contextlib.contextmanager
@@ -52,15 +43,12 @@ def floor_server(cpus: str | None) -> Iterator[Service]:
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "policy_engine.bench.floor_app:app", "--host", "127.0.0.1"]
     cmd += ["--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    if cpus:
-        cmd = ["taskset", "-c", cpus, *cmd]
-    proc = start_logged(cmd)
+    proc = start_logged(pinned(cmd, cpus))
     try:
         wait_for_http(port, "/", proc=proc)
         yield Service(f"http://127.0.0.1:{port}", proc.pid)
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop(proc, timeout=20)
 
 
 @contextlib.contextmanager
