@@ -66,6 +66,15 @@ def _hit_rate(service_url: str) -> float | None:
     return round(hits / requests, 4) if requests else None
 
 
+def _repeated(plan: HttpPlan, pids: list[int], label: str, on_step: Callable[[str], None], load) -> dict:
+    """`plan.repeats` runs of one load, with the server's CPU time each; their medians."""
+    runs = []
+    for n in range(plan.repeats):
+        on_step(f"{label}, run {n + 1}/{plan.repeats}")
+        runs.append(_with_cpu(pids, load))
+    return _median_run(runs)
+
+
 def run_mode(mode: str, plan: HttpPlan, acgs: Path, opa: Path, work: Path, on_step: Callable[[str], None]) -> dict:
     trace = opa if mode == "opa-server" else acgs
     with system_under_test(mode, plan.server_cpus, plan.workers) as (service, url):
@@ -75,23 +84,20 @@ def run_mode(mode: str, plan: HttpPlan, acgs: Path, opa: Path, work: Path, on_st
         load_tools.vegeta(targets, 1000, plan.warmup_seconds, plan.load_cpus)
         figures: dict = {}
         for rate in plan.rates:
-            runs = []
-            for n in range(plan.repeats):
-                on_step(f"{mode}: {rate} req/s, run {n + 1}/{plan.repeats}")
-                runs.append(
-                    _with_cpu(service.pids, lambda r=rate: load_tools.vegeta(targets, r, plan.seconds, plan.load_cpus))
-                )
-            figures[str(rate)] = _median_run(runs)
-        runs = []
-        for n in range(plan.repeats):
-            on_step(f"{mode}: closed-loop maximum, run {n + 1}/{plan.repeats}")
-            runs.append(
-                _with_cpu(
-                    service.pids,
-                    lambda: load_tools.wrk(url, trace, plan.seconds, plan.connections, plan.load_cpus),
-                )
+            figures[str(rate)] = _repeated(
+                plan,
+                service.pids,
+                f"{mode}: {rate} req/s",
+                on_step,
+                lambda r=rate: load_tools.vegeta(targets, r, plan.seconds, plan.load_cpus),
             )
-        figures["max"] = _median_run(runs)
+        figures["max"] = _repeated(
+            plan,
+            service.pids,
+            f"{mode}: closed-loop maximum",
+            on_step,
+            lambda: load_tools.wrk(url, trace, plan.seconds, plan.connections, plan.load_cpus),
+        )
         figures["server_peak_rss_mb"] = round(sum(peak_rss_mb(pid) for pid in service.pids), 1)
         if mode.startswith("embedded"):
             figures["cache_hit_rate"] = _hit_rate(service.url)

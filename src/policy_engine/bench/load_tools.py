@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from policy_engine.bench.opa_server import pinned
+from policy_engine.bench.stats import nearest_rank
 from policy_engine.bundle.locate import REPO_ROOT
 
 WRK_REPLAY = r"""
@@ -76,7 +77,7 @@ def _vegeta_figures(rows: str, rate: int, seconds: float) -> dict:
     n = len(latencies)
 
     def ms(q: float) -> float:
-        return round(latencies[min(n - 1, int(q * n))] / 1e6, 3) if n else 0.0
+        return round(nearest_rank(latencies, q) / 1e6, 3) if n else 0.0
 
     elapsed = ((last - first) / 1e9) if n else seconds
     return {

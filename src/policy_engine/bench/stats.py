@@ -6,13 +6,18 @@ import statistics
 from collections.abc import Sequence
 
 
+def nearest_rank(ordered: Sequence[int], q: float) -> int:
+    """The q-quantile of sorted, non-empty samples, by nearest rank."""
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def percentiles_us(samples_ns: Sequence[int]) -> dict[str, float]:
     """p50/p95/p99/p99.9 in microseconds (nearest-rank on the sorted samples)."""
     ordered = sorted(samples_ns)
     n = len(ordered)
 
     def at(q: float) -> float:
-        return round(ordered[min(n - 1, int(q * n))] / 1000, 1)
+        return round(nearest_rank(ordered, q) / 1000, 1)
 
     return {
         "p50_us": at(0.50),
