@@ -11,12 +11,12 @@ from typing import Any
 import orjson
 
 from policy_engine.decisions import Decisions
-from policy_engine.engine.errors import CompileError, EngineError
+from policy_engine.engine.errors import CompileError, EngineError, InvalidInput
 from policy_engine.http.acgs_endpoints import AcgsEndpoints, decode_json_body, too_large, unprocessable
 from policy_engine.http.acgs_request import RequestInvalid, parse_evaluate_request
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
 from policy_engine.http.ids import decision_id
-from policy_engine.http.opa_endpoints import opa_error, query_for_path
+from policy_engine.http.opa_endpoints import body_too_large, decode_document, opa_error, query_for_path
 
 
 def merged(common: Any, own: Any) -> Any:
@@ -71,11 +71,11 @@ class BatchEndpoints:
 
     async def data(self, request: Request, path: str) -> Response:
         try:
-            body = orjson.loads(await request.body(self.max_body))
+            body = decode_document(await request.body(self.max_body))
         except BodyTooLarge:
-            return opa_error(413, "invalid_parameter", f"request body exceeds {self.max_body} bytes")
-        except orjson.JSONDecodeError as exc:
-            return opa_error(400, "invalid_parameter", f"body contains malformed input document: {exc}")
+            return body_too_large(self.max_body)
+        except InvalidInput as exc:
+            return opa_error(400, "invalid_parameter", exc.message)
         inputs = body.get("inputs") if type(body) is dict else None
         if type(inputs) is not dict:
             return opa_error(400, "invalid_parameter", "body must be an object with an inputs object")

@@ -24,6 +24,18 @@ def opa_error(status: int, code: str, message: str) -> Response:
     return json_response(status, {"code": code, "message": message})
 
 
+def body_too_large(limit: int) -> Response:
+    return opa_error(413, "invalid_parameter", f"request body exceeds {limit} bytes")
+
+
+def decode_document(raw: bytes) -> Any:
+    """A JSON body, as OPA's server decodes it: InvalidInput when it is not JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"body contains malformed input document: {exc}") from exc
+
+
 def query_for_path(path: str) -> str:
     """/acgs/constitutional/evaluate -> data.acgs.constitutional.evaluate (quoted where needed)."""
     query = "data"
@@ -42,17 +54,14 @@ class OpaEndpoints:
         raw = await request.body(self.max_body)
         if not raw.strip():
             return False, None
-        try:
-            return True, orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(f"body contains malformed input document: {exc}") from exc
+        return True, decode_document(raw)
 
     async def _answer(self, work: Awaitable[Response]) -> Response:
         """OPA's error answers for what the Data and compile APIs raise."""
         try:
             return await work
         except BodyTooLarge:
-            return opa_error(413, "invalid_parameter", f"request body exceeds {self.max_body} bytes")
+            return body_too_large(self.max_body)
         except (InvalidInput, CompileError) as exc:
             return opa_error(400, "invalid_parameter", exc.message)
         except EngineError as exc:
