@@ -8,25 +8,27 @@ full input; the sidecar gets the full input over HTTP, as the old service sent i
 import argparse
 import time
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import orjson
 
 from policy_engine.bench.opa_server import OpaClient, opa_server
 from policy_engine.bench.stats import percentiles_us, rss_mb
 from policy_engine.cache.keys import KeyBuilder, canonical
-from policy_engine.engine.engine import Engine
+from policy_engine.engine.engine import Engine, PreparedQuery
 from policy_engine.engine.residuals import specialise
 from policy_engine.http.acgs_request import opa_input, parse_evaluate_request
 from policy_engine.workload.trace import WorkloadParams, generate
 
 ENTRYPOINT_PATH = "acgs/constitutional/evaluate"
+T = TypeVar("T")
 
 
 def workload_inputs(params: WorkloadParams) -> list[dict]:
     return [opa_input(parse_evaluate_request(body)) for body in generate(params)]
 
 
-def _time_each(call: Callable[[bytes], object], payloads: Sequence[bytes]) -> list[int]:
+def _time_each(call: Callable[[T], object], payloads: Sequence[T]) -> list[int]:
     samples = []
     clock = time.perf_counter_ns
     for payload in payloads:
@@ -44,14 +46,12 @@ def _time_residuals(engine: Engine, inputs: Sequence[dict], warmup: int) -> list
         prepared = residuals.get(document["action"], engine.entrypoint)
         keys = KeyBuilder(engine.revision, prepared.query, prepared.reads.paths)
         calls.append((prepared, canonical(keys.project(document))))
-    clock = time.perf_counter_ns
-    samples = []
-    for n, (prepared, payload) in enumerate(calls[:warmup] + calls):
-        start = clock()
-        prepared.evaluate_json(payload)
-        if n >= warmup:
-            samples.append(clock() - start)
-    return samples
+
+    def evaluate(call: tuple[PreparedQuery, bytes]) -> object:
+        return call[0].evaluate_json(call[1])
+
+    _time_each(evaluate, calls[:warmup])
+    return _time_each(evaluate, calls)
 
 
 def _time_batches(engine: Engine, payloads: Sequence[bytes], size: int) -> dict:
