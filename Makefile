@@ -51,9 +51,7 @@ test-policy: $(OPA)
 test-bridge:
 	cd bridge && go vet . && test -z "$$(gofmt -l .)" && go test .
 
-test-python: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+test-python: setup lint
 	$(BIN)/pytest
 
 # The differential test against `opa` on 100,000 generated inputs.

@@ -51,10 +51,9 @@ class Settings:
                 raw = env.get(_LEGACY_NAMES[f.name])
             if raw is not None:
                 values[f.name] = _parse(f.type, raw)
-        settings = cls(**values)
-        if not settings.bundle:
-            settings = cls(**{**values, "bundle": str(default_bundle())})
-        return settings
+        if not values.get("bundle"):
+            values["bundle"] = str(default_bundle())
+        return cls(**values)
 
     def to_env(self) -> dict[str, str]:
         return {f"PE_{f.name.upper()}": str(getattr(self, f.name)) for f in fields(self)}
