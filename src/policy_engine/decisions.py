@@ -15,6 +15,7 @@ from policy_engine.batching.batcher import Evaluator
 from policy_engine.cache.decision_cache import DecisionCache
 from policy_engine.cache.keys import KeyBuilder, canonical
 from policy_engine.cache.l1 import UNDEFINED
+from policy_engine.cache.l2 import RedisTier
 from policy_engine.engine.engine import Engine, PreparedQuery
 from policy_engine.engine.opa_http import OpaHttpClient
 from policy_engine.engine.residuals import MAX_RESIDUALS, config_actions, specialise
@@ -81,6 +82,11 @@ class EmbeddedDecisions:
         self._learning: set[str] = set()
         self._unspecialisable: set[str] = set()  # partial evaluation failed: the full query serves them
         self._residuals = self.residuals_for(engine)
+
+    @property
+    def l2(self) -> RedisTier | None:
+        """The shared Redis tier, when the cache has one."""
+        return self.cache.l2 if self.cache is not None else None
 
     def residuals_for(self, engine: Engine) -> dict[str, Entrypoint]:
         """Residual entrypoints of the default query, by action (none when partial eval is off)."""
@@ -184,18 +190,17 @@ class EmbeddedDecisions:
         return 200, orjson.dumps({"result": self.engine.compile(body)})
 
     async def dependencies(self) -> dict[str, str]:
-        l2 = self.cache.l2 if self.cache else None
         return {
             "opa": f"embedded (OPA {self.engine.version()['opa']})",
-            "redis": l2.state() if l2 is not None else "not_configured",
+            "redis": self.l2.state() if self.l2 is not None else "not_configured",
         }
 
     def is_ready(self) -> bool:
         return self.ready
 
     async def close(self) -> None:
-        if self.cache is not None and self.cache.l2 is not None:
-            await self.cache.l2.close()
+        if self.l2 is not None:
+            await self.l2.close()
 
 
 class OpaHttpDecisions:

@@ -46,8 +46,8 @@ async def build_decisions(settings: Settings, metrics: Metrics) -> Decisions:
     engine = Engine(settings.bundle, query=settings.query)
     batcher = Batcher(settings.batch_max, settings.batch_window_us, metrics) if settings.batching else Inline(metrics)
     decisions = EmbeddedDecisions(engine, metrics, await build_cache(settings, metrics), batcher, settings.partial_eval)
-    if decisions.cache is not None and decisions.cache.l2 is not None:
-        decisions.cache.l2.subscribe_revisions(decisions.other_revision)
+    if decisions.l2 is not None:
+        decisions.l2.subscribe_revisions(decisions.other_revision)
     return decisions
 
 
@@ -128,8 +128,8 @@ class App:
         log.warning("serving bundle revision %s", engine.revision)
         if self.settings.warmup_file:
             await warm(decisions, self.settings.query, Path(self.settings.warmup_file))
-        if decisions.cache is not None and decisions.cache.l2 is not None:
-            await decisions.cache.l2.publish_revision(engine.revision)
+        if decisions.l2 is not None:
+            await decisions.l2.publish_revision(engine.revision)
 
     async def shutdown(self) -> None:
         for task in list(self._tasks):
