@@ -60,6 +60,24 @@ def stop(proc: subprocess.Popen, timeout: float) -> None:
         proc.wait()
 
 
+@contextlib.contextmanager
+def serving(
+    cmd: list[str],
+    port: int,
+    ready_path: str,
+    cpus: str | None = None,
+    env: dict[str, str] | None = None,
+    stop_timeout: float = 20.0,
+) -> Iterator[subprocess.Popen]:
+    """A server process, pinned to `cpus`: yielded once `ready_path` answers 200, stopped afterwards."""
+    proc = start_logged(pinned(cmd, cpus), env=env)
+    try:
+        wait_for_http(port, ready_path, proc=proc)
+        yield proc
+    finally:
+        stop(proc, stop_timeout)
+
+
 def _log_tail(proc: subprocess.Popen) -> str:
     log = getattr(proc, "log", None)
     if log is None:
@@ -81,12 +99,8 @@ def opa_process(bundle: Path | None = None, cpus: str | None = None) -> Iterator
     port = free_port()
     cmd = [opa_binary(), "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error"]
     cmd += ["--bundle", str(bundle or default_bundle())]
-    proc = start_logged(pinned(cmd, cpus))
-    try:
-        wait_for_http(port, "/health?bundles", proc=proc)
+    with serving(cmd, port, "/health?bundles", cpus, stop_timeout=10) as proc:
         yield f"http://127.0.0.1:{port}", proc.pid
-    finally:
-        stop(proc, timeout=10)
 
 
 class OpaClient:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from policy_engine.bench.opa_server import free_port, opa_process, pinned, start_logged, stop, wait_for_http
+from policy_engine.bench.opa_server import free_port, opa_process, serving
 
 OPA_DECISION_PATH = "/v1/data/acgs/constitutional/evaluate"
 
@@ -29,12 +29,8 @@ def running_service(*args: str, env: dict[str, str] | None = None, cpus: str | N
     cmd = [sys.executable, "-m", "policy_engine.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PE_")}
     full_env.update({"LOG_LEVEL": "warning", **(env or {})})
-    proc = start_logged(pinned(cmd, cpus), env=full_env)
-    try:
-        wait_for_http(port, "/ready", proc=proc)
+    with serving(cmd, port, "/ready", cpus, env=full_env) as proc:
         yield Service(f"http://127.0.0.1:{port}", proc.pid)
-    finally:
-        stop(proc, timeout=20)
 
 
 @contextlib.contextmanager
@@ -43,12 +39,8 @@ def floor_server(cpus: str | None) -> Iterator[Service]:
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "policy_engine.bench.floor_app:app", "--host", "127.0.0.1"]
     cmd += ["--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    proc = start_logged(pinned(cmd, cpus))
-    try:
-        wait_for_http(port, "/", proc=proc)
+    with serving(cmd, port, "/", cpus) as proc:
         yield Service(f"http://127.0.0.1:{port}", proc.pid)
-    finally:
-        stop(proc, timeout=20)
 
 
 @contextlib.contextmanager
