@@ -233,3 +233,21 @@ test_benefit_and_harm_wrong_types_take_the_defaults if {
 	ctx := object.union(good_context, {"harm_risk_assessment": "high", "benefit_assessment": null})
 	decide("model.train", {}, ctx).allow
 }
+
+# The defaults above pass the shipped thresholds; with stricter data they fail, and the
+# values that are not numbers take them and count as violations.
+test_defaults_that_fail_stricter_thresholds_are_violations if {
+	ctx := object.union(good_context, {
+		"harm_risk_assessment": "high",
+		"benefit_assessment": null,
+		"affects_protected_groups": true,
+		"fairness_assessment": "low",
+	})
+	violations_of("model.train", {}, ctx) == ["benefit_too_low", "fairness_concern", "harm_risk_too_high"] with data.acgs.config.max_harm_risk as -0.1
+		with data.acgs.config.min_benefit as 0.6
+		with data.acgs.config.min_fairness as 1.1
+	numbers := object.union(ctx, {"harm_risk_assessment": -0.2, "benefit_assessment": 0.6, "fairness_assessment": 1.1})
+	violations_of("model.train", {}, numbers) == [] with data.acgs.config.max_harm_risk as -0.1
+		with data.acgs.config.min_benefit as 0.6
+		with data.acgs.config.min_fairness as 1.1
+}

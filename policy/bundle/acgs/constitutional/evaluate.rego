@@ -13,7 +13,15 @@
 #   reference into each place a function uses its argument;
 # - a rule or function with `else` is one that partial evaluation keeps whole instead of
 #   inlining it, so "the number, else a default", fixed3 and the allowed-or-denied
-#   decisions do not multiply the residual by their cases.
+#   decisions do not multiply the residual by their cases;
+# - each decision is an object literal in its branch, not the result of a shared helper
+#   function: a function call costs OPA about 8 µs, a fifth of a whole safe decision;
+# - the constitutional confidence comes from a table, not from arithmetic: OPA computes
+#   numbers as arbitrary-precision decimals, and three steps cost about 5 µs;
+# - a threshold on a number whose default passes it is checked in the rule body, not
+#   through a "the number, else the default" rule (a rule costs about 4 µs); a second body
+#   through that rule, guarded by "the default fails", keeps the rule whole for other data,
+#   and partial evaluation drops it while the default passes.
 package acgs.constitutional
 
 import data.acgs.config
@@ -31,7 +39,14 @@ evaluate := listed_decision if not special_action
 
 special_action if input.action in {"evolve_agent", "execute_in_sandbox", "require_human_review"}
 
-listed_decision := decision("dangerous", ["dangerous_action"], 1.0, dangerous_reason) if dangerous
+listed_decision := {
+	"allow": false,
+	"violations": ["dangerous_action"],
+	"reason": sprintf("Dangerous action blocked: %v", [input.action]),
+	"confidence_score": 1.0,
+	"policy_version": config.policy_version,
+	"rule": "dangerous",
+} if dangerous
 
 listed_decision := safe_decision(sort(safe_violations)) if {
 	not dangerous
@@ -44,7 +59,14 @@ listed_decision := constitutional_decision(sort(constitutional_violations)) if {
 	namespaced
 }
 
-listed_decision := decision("default", ["default_deny"], 1.0, "No matching policy found") if {
+listed_decision := {
+	"allow": false,
+	"violations": ["default_deny"],
+	"reason": "No matching policy found",
+	"confidence_score": 1.0,
+	"policy_version": config.policy_version,
+	"rule": "default",
+} if {
 	not dangerous
 	not safe
 	not namespaced
@@ -59,22 +81,20 @@ namespaced if {
 	contains(input.action, ".")
 }
 
-# violations: sorted, without duplicates.
-decision(rule, violations, confidence, reason) := {
-	"allow": count(violations) == 0,
-	"violations": violations,
-	"reason": reason,
-	"confidence_score": confidence,
-	"policy_version": config.policy_version,
-	"rule": rule,
-}
-
 # 1. Evolution.
 
-evolution_decision(violations) := decision("evolution", violations, 0.95, sprintf(
-	"Fitness: %s, Safety: %s, Compliance: %s",
-	[fixed3(fitness_improvement), fixed3(safety_score), fixed3(constitutional_compliance)],
-))
+# violations: sorted, without duplicates (so are the other branches').
+evolution_decision(violations) := {
+	"allow": violations == [],
+	"violations": violations,
+	"reason": sprintf(
+		"Fitness: %s, Safety: %s, Compliance: %s",
+		[fixed3(fitness_improvement), fixed3(safety_score), fixed3(constitutional_compliance)],
+	),
+	"confidence_score": 0.95,
+	"policy_version": config.policy_version,
+	"rule": "evolution",
+}
 
 evolution_violations contains "fitness_improvement_below_threshold" if {
 	fitness_improvement < config.evolution_thresholds.fitness_improvement
@@ -95,10 +115,17 @@ else := sprintf("%.3f", [x])
 
 # 2. Sandbox.
 
-sandbox_decision(violations) := decision("sandbox", violations, 1.0, sprintf(
-	"Memory: %v MB, CPU: %v cores, Time: %v s, Network: %v",
-	[memory_mb, cpu_cores, execution_time_seconds, network_access],
-))
+sandbox_decision(violations) := {
+	"allow": violations == [],
+	"violations": violations,
+	"reason": sprintf(
+		"Memory: %v MB, CPU: %v cores, Time: %v s, Network: %v",
+		[memory_mb, cpu_cores, execution_time_seconds, network_access],
+	),
+	"confidence_score": 1.0,
+	"policy_version": config.policy_version,
+	"rule": "sandbox",
+}
 
 sandbox_violations contains "memory_limit_exceeded" if memory_mb > config.sandbox_limits.memory_mb
 
@@ -112,10 +139,14 @@ sandbox_violations contains "network_access_not_allowed" if network_access
 
 # 3. Human review.
 
-review_decision(violations) := decision("human_review", violations, 0.9, sprintf(
-	"Risk: %s, Violations: %v, Novel: %v",
-	[fixed3(risk_score), policy_violations, novel_behavior],
-))
+review_decision(violations) := {
+	"allow": violations == [],
+	"violations": violations,
+	"reason": sprintf("Risk: %s, Violations: %v, Novel: %v", [fixed3(risk_score), policy_violations, novel_behavior]),
+	"confidence_score": 0.9,
+	"policy_version": config.policy_version,
+	"rule": "human_review",
+}
 
 review_violations contains "high_risk_score" if risk_score >= config.review_thresholds.risk_score
 
@@ -125,28 +156,54 @@ review_violations contains "policy_violations_detected" if {
 
 review_violations contains "novel_behavior_detected" if novel_behavior
 
-# 4. Dangerous actions.
-
-dangerous_reason := sprintf("Dangerous action blocked: %v", [input.action])
+# 4. Dangerous actions: the first case of listed_decision.
 
 # 5. Safe actions: only the trust level matters.
 
-safe_decision(violations) := decision("safe", violations, 1.0, "Safe action permitted") if count(violations) == 0
+safe_decision(violations) := {
+	"allow": true,
+	"violations": violations,
+	"reason": "Safe action permitted",
+	"confidence_score": 1.0,
+	"policy_version": config.policy_version,
+	"rule": "safe",
+} if violations == []
 
-else := decision("safe", violations, 1.0, sprintf("Safe action denied: %s", [concat(", ", violations)]))
+else := {
+	"allow": false,
+	"violations": violations,
+	"reason": sprintf("Safe action denied: %s", [concat(", ", violations)]),
+	"confidence_score": 1.0,
+	"policy_version": config.policy_version,
+	"rule": "safe",
+}
 
 safe_violations contains "trust_level_too_low" if trust_level < config.min_trust_safe
 
 # 6. The constitutional principles.
 
-# confidence_score is max(0, 1 - 0.1 * violations), written (10 - n) / 10: OPA computes each
-# arithmetic step on decimals in arbitrary precision, and one step costs less than two.
-constitutional_decision(violations) := decision("constitutional", violations, 1, "All constitutional checks passed") if {
-	count(violations) == 0
-} else := decision(
-	"constitutional", violations, max([0, (10 - count(violations)) / 10]),
-	sprintf("Constitutional checks failed: %s", [concat(", ", violations)]),
-)
+constitutional_decision(violations) := {
+	"allow": true,
+	"violations": violations,
+	"reason": "All constitutional checks passed",
+	"confidence_score": 1,
+	"policy_version": config.policy_version,
+	"rule": "constitutional",
+} if violations == []
+
+else := {
+	"allow": false,
+	"violations": violations,
+	"reason": sprintf("Constitutional checks failed: %s", [concat(", ", violations)]),
+	"confidence_score": confidence(count(violations)),
+	"policy_version": config.policy_version,
+	"rule": "constitutional",
+}
+
+# max(0, 1 - 0.1 * n), for n violations.
+confidence(n) := c if c := [1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1][n]
+
+else := 0
 
 constitutional_violations contains "sandbox_required" if {
 	not input.context.environment.sandbox_enabled == true
@@ -171,11 +228,40 @@ constitutional_violations contains "audit_not_enabled" if {
 
 constitutional_violations contains "responsible_party_missing" if not responsible_party_named
 
-constitutional_violations contains "harm_risk_too_high" if harm_risk > config.max_harm_risk
+# The next three checks read a number in the body; their second body handles a value that
+# is not a number, which takes the default, and only applies when that default fails the
+# threshold (never with the shipped data: partial evaluation drops it).
+constitutional_violations contains "harm_risk_too_high" if {
+	x := input.context.harm_risk_assessment
+	is_number(x)
+	x > config.max_harm_risk
+}
 
-constitutional_violations contains "benefit_too_low" if benefit < config.min_benefit
+constitutional_violations contains "harm_risk_too_high" if {
+	0 > config.max_harm_risk
+	harm_risk > config.max_harm_risk
+}
+
+constitutional_violations contains "benefit_too_low" if {
+	x := input.context.benefit_assessment
+	is_number(x)
+	x < config.min_benefit
+}
+
+constitutional_violations contains "benefit_too_low" if {
+	0.5 < config.min_benefit
+	benefit < config.min_benefit
+}
 
 constitutional_violations contains "fairness_concern" if {
+	input.context.affects_protected_groups == true
+	x := input.context.fairness_assessment
+	is_number(x)
+	x < config.min_fairness
+}
+
+constitutional_violations contains "fairness_concern" if {
+	1.0 < config.min_fairness
 	input.context.affects_protected_groups == true
 	fairness < config.min_fairness
 }
