@@ -17,10 +17,15 @@ cp "$(readlink -f "$(command -v redis-server)")" "$out/bin/redis-server"
 for lib in libluajit-5.1.so.2 liblzf.so.1 libjemalloc.so.2; do
   cp -L "/usr/lib/x86_64-linux-gnu/$lib" "$out/lib/"
 done
-# The runtime dependencies from pyproject.toml at their pinned versions, and what they need, for that Python.
-deps=$(.venv/bin/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"]))')
+# The runtime dependencies pinned in pyproject.toml, httpx (a dev dependency the benchmarks
+# use) and what they need, as wheels for that Python.
+deps=$(.venv/bin/python -c '
+import tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+httpx = [d for d in project["optional-dependencies"]["dev"] if d.startswith("httpx==")]
+print(" ".join(project["dependencies"] + httpx))')
 platforms=()
 for n in 17 27 28 34; do platforms+=(--platform "manylinux_2_${n}_x86_64"); done
 .venv/bin/pip download --quiet --only-binary=:all: --python-version "$PY_VERSION" \
-  --implementation cp "${platforms[@]}" --platform manylinux2014_x86_64 -d "$out/whl" $deps httpx==0.28.1
+  --implementation cp "${platforms[@]}" --platform manylinux2014_x86_64 -d "$out/whl" $deps
 du -sh "$out"

@@ -228,5 +228,7 @@ def write_report(result: dict, report: Path, plots: Path, command: str) -> None:
         "    .venv/bin/policy-engine bench engine | cache | suite --help",
         "    scripts/bench-many-core.sh                   # 1, 2 and 4 workers, on a machine with 8+ cores",
         "",
+        "That last script's one run so far, on a lent 16-core machine, is in docs/bench/many-core.md.",
+        "",
     ]
     report.write_text("\n".join(lines))
