@@ -2,7 +2,8 @@
 # The HTTP measurement with 1, 2 and 4 service workers, for a machine with 8 or more cores
 # (the 4-worker target is 40,000 req/s). Each worker count gets twice as many cores as
 # workers (the Go engine runs beside each Python worker); wrk and vegeta get the rest.
-# Usage: scripts/bench-many-core.sh [OUT_DIR]   (after `make setup`; prints one JSON per run)
+# Usage: scripts/bench-many-core.sh [OUT_DIR]   (after `make setup`; prints each run's tables and
+# writes its JSON into OUT_DIR)
 # Shorter runs for a lent machine's few minutes: WORKERS, MODES, RATES, SECONDS_PER_RUN, REPEATS.
 # On a machine with no network, scripts/pack-offline.sh and scripts/unpack-offline.sh bring
 # everything it needs.

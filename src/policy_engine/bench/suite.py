@@ -60,7 +60,9 @@ def report(result: dict) -> None:
         f = result["in_process"][name]
         table.add_row(name, *(str(f[k]) for k in ("p50_us", "p95_us", "p99_us", "p999_us", "hit_rate")))
     console.print(table)
-    table = Table(title="HTTP, server on one core, load on the other (medians; p99 min-max)")
+    plan = result["plan"]
+    title = f"HTTP, {plan['workers']} worker(s) on CPUs {plan['server_cpus']}, load on CPUs {plan['load_cpus']}"
+    table = Table(title=f"{title} (medians; p99 min-max)")
     for column in (
         "mode",
         "offered",
@@ -77,15 +79,16 @@ def report(result: dict) -> None:
     for mode, figures in result["modes"].items():
         for rate, f in figures.items():
             if isinstance(f, dict):
+                # Medians of an even number of runs are means of two: round them for reading.
                 table.add_row(
                     mode,
                     rate,
-                    str(f["rps"]),
-                    *(str(f[k]) for k in ("p50_ms", "p95_ms", "p99_ms")),
-                    f"{f['p99_ms_range'][0]}-{f['p99_ms_range'][1]}",
-                    str(f["p999_ms"]),
+                    f"{f['rps']:.0f}",
+                    *(f"{f[k]:.3f}" for k in ("p50_ms", "p95_ms", "p99_ms")),
+                    f"{f['p99_ms_range'][0]:.3f}-{f['p99_ms_range'][1]:.3f}",
+                    f"{f['p999_ms']:.3f}",
                     str(f["errors"]),
-                    str(f["cpu_s_per_10k"]),
+                    f"{f['cpu_s_per_10k']:.3f}",
                 )
         extra = f"peak RSS {figures['server_peak_rss_mb']} MB"
         if figures.get("cache_hit_rate") is not None:
