@@ -27,8 +27,9 @@ func parseInput(raw []byte) (ast.Value, error) {
 	defer parsers.Put(p)
 	v, err := p.ParseBytes(raw)
 	if err != nil || fastjson.ValidateBytes(raw) != nil {
-		// Invalid JSON, or JSON fastjson refuses (nesting deeper than 300): OPA's path
-		// answers with OPA's value or OPA's error.
+		// Invalid JSON (ParseBytes does not check the escapes inside strings, such as `\x`;
+		// ValidateBytes does), or JSON fastjson refuses (nesting deeper than 300): OPA's
+		// path answers with OPA's value or OPA's error.
 		return parseInputSlow(raw)
 	}
 	if value, ok := toAST(v); ok {

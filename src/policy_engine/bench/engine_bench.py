@@ -15,6 +15,7 @@ import orjson
 from policy_engine.bench.opa_server import OpaClient, opa_server
 from policy_engine.bench.stats import percentiles_us, rss_mb
 from policy_engine.cache.keys import KeyBuilder, canonical
+from policy_engine.decisions import Entrypoint, residual_entries
 from policy_engine.engine.engine import Engine, PreparedQuery
 from policy_engine.engine.residuals import specialise
 from policy_engine.http.acgs_request import opa_input, parse_evaluate_request
@@ -39,13 +40,15 @@ def _time_each(call: Callable[[T], object], payloads: Sequence[T]) -> list[int]:
 
 
 def _time_residuals(engine: Engine, inputs: Sequence[dict], warmup: int) -> list[int]:
-    """Single calls routed as the service routes them: to the residual of the input's action."""
-    residuals = specialise(engine, engine.entrypoint, {i["action"] for i in inputs})
+    """Single calls routed as the service routes them: to the residual of the input's action,
+    with the input projected by that entrypoint's key builder."""
+    residuals = residual_entries(engine, specialise(engine, engine.entrypoint, {i["action"] for i in inputs}))
+    full = Entrypoint(engine, engine.entrypoint)
     calls = []
     for document in inputs:
-        prepared = residuals.get(document["action"], engine.entrypoint)
-        keys = KeyBuilder(engine.revision, prepared.query, prepared.reads.paths)
-        calls.append((prepared, canonical(keys.project(document))))
+        entry = residuals.get(document["action"], full)
+        assert entry.keys is not None, "the policy reads the input through constant paths"
+        calls.append((entry.prepared, canonical(entry.keys.project(document))))
 
     def evaluate(call: tuple[PreparedQuery, bytes]) -> object:
         return call[0].evaluate_json(call[1])

@@ -98,8 +98,10 @@ def wrk(url: str, trace: Path, seconds: float, connections: int, cpus: str) -> d
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_REPLAY)
     cmd = [tool("wrk"), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", script.name, url]
-    out = subprocess.run(pinned([*cmd, "--", str(trace)], cpus), check=True, capture_output=True, text=True).stdout
-    Path(script.name).unlink()
+    try:
+        out = subprocess.run(pinned([*cmd, "--", str(trace)], cpus), check=True, capture_output=True, text=True).stdout
+    finally:
+        Path(script.name).unlink()
     return _wrk_figures(out)
 
 

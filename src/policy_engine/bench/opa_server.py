@@ -76,6 +76,7 @@ def serving(
         yield proc
     finally:
         stop(proc, stop_timeout)
+        proc.log.close()  # type: ignore[attr-defined]
 
 
 def _log_tail(proc: subprocess.Popen) -> str:
