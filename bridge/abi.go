@@ -15,6 +15,7 @@ import "C"
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"unsafe"
 )
@@ -52,16 +53,26 @@ func ok(v any) answer {
 }
 
 func fail(e *bridgeError) answer {
+	return answer{statusError, errorJSON(e)}
+}
+
+func errorJSON(e *bridgeError) []byte {
 	b, _ := json.Marshal(e)
-	return answer{statusError, b}
+	return b
+}
+
+// panicJSON is the error a recovered panic becomes. Its stack goes to the process's log
+// (stderr), never into an answer that may reach a client.
+func panicJSON(r any) []byte {
+	fmt.Fprintf(os.Stderr, "opa bridge: recovered panic: %v\n%s", r, debug.Stack())
+	return errorJSON(&bridgeError{Code: "internal_error", Message: fmt.Sprintf("internal error in the policy engine: %v", r)})
 }
 
 // guard runs f, turning a panic into an internal_error answer, and copies the answer to C memory.
 func guard(out **C.char, outLen *C.int, f func() answer) (status C.int) {
 	defer func() {
 		if r := recover(); r != nil {
-			a := fail(&bridgeError{Code: "internal_error", Message: fmt.Sprintf("panic: %v\n%s", r, debug.Stack())})
-			status = emit(a, out, outLen)
+			status = emit(answer{statusError, panicJSON(r)}, out, outLen)
 		}
 	}()
 	return emit(f(), out, outLen)
@@ -190,6 +201,24 @@ func pe_eval_many(query C.uint64_t, inputs *C.char, inputsLen C.int, out **C.cha
 			return fail(berr)
 		}
 		return answer{statusOK, body}
+	})
+}
+
+// pe_key answers the cache key material of an input for a prepared query: the canonical
+// JSON of the input projected onto the paths the query reads (key.go).
+//
+//export pe_key
+func pe_key(query C.uint64_t, input *C.char, inputLen C.int, out **C.char, outLen *C.int) C.int {
+	return guard(out, outLen, func() answer {
+		q, err := getQuery(uint64(query))
+		if err != nil {
+			return fail(err)
+		}
+		key, berr := q.cacheKey(goBytes(input, inputLen))
+		if berr != nil {
+			return fail(berr)
+		}
+		return answer{statusOK, key}
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/runtime/info"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/version"
@@ -32,6 +33,7 @@ type bundleState struct {
 	source   *bundle.Bundle
 	compiler *ast.Compiler
 	store    storage.Store
+	runtime  *ast.Term // what opa.runtime() answers, as OPA builds it
 	info     bundleInfo
 }
 
@@ -47,14 +49,23 @@ func loadBundle(path string) (*bundleState, *bridgeError) {
 	if err != nil {
 		return nil, newError("bundle_error", err)
 	}
+	store := inmem.NewFromObjectWithOpts(b.Data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
+	if berr := checkDataConflicts(b, store); berr != nil {
+		return nil, berr
+	}
 	compiler, berr := compileBundle(b)
 	if berr != nil {
 		return nil, berr
 	}
+	rt, err := info.New()
+	if err != nil {
+		return nil, newError("bundle_error", err)
+	}
 	state := &bundleState{
 		source:   b,
 		compiler: compiler,
-		store:    inmem.NewFromObjectWithOpts(b.Data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true)),
+		store:    store,
+		runtime:  rt,
 	}
 	state.info = bundleInfo{
 		Revision:         contentHash(b, path),
@@ -63,6 +74,27 @@ func loadBundle(path string) (*bundleState, *bridgeError) {
 		Modules:          modulePaths(b),
 	}
 	return state, nil
+}
+
+// checkDataConflicts refuses a bundle whose rules would overwrite its data, as OPA's
+// activation does ("conflicting rule for data path p/k found").
+func checkDataConflicts(b *bundle.Bundle, store storage.Store) *bridgeError {
+	ctx := context.Background()
+	txn, err := store.NewTransaction(ctx)
+	if err != nil {
+		return newError("bundle_error", err)
+	}
+	defer store.Abort(ctx, txn)
+	modules := make(map[string]*ast.Module, len(b.Modules))
+	for _, m := range b.Modules {
+		modules[m.Path] = m.Parsed
+	}
+	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1).WithPathConflictsCheck(storage.NonEmpty(ctx, store, txn))
+	compiler.Compile(modules)
+	if compiler.Failed() {
+		return &bridgeError{Code: "compile_error", Message: compiler.Errors.Error()}
+	}
+	return nil
 }
 
 // compileBundle compiles the bundle's modules into a fresh compiler. Partial evaluation
@@ -121,7 +153,7 @@ func (b *bundleState) prepare(query string) (*preparedQuery, *bridgeError) {
 	if err != nil {
 		return nil, newError("invalid_query", err)
 	}
-	r := rego.New(rego.ParsedQuery(parsed), rego.Compiler(b.compiler), rego.Store(b.store))
+	r := rego.New(rego.ParsedQuery(parsed), rego.Compiler(b.compiler), rego.Store(b.store), rego.Runtime(b.runtime))
 	pq, err := r.PrepareForEval(context.Background())
 	if err != nil {
 		return nil, newError("compile_error", err)

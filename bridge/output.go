@@ -43,6 +43,11 @@ func appendJSON(dst []byte, v ast.Value) ([]byte, bool) {
 		}
 		return append(dst, "false"...), true
 	case ast.Number:
+		// OPA keeps a number's text (`to_number("+1")` is "+1"); encoding/json refuses
+		// text that is not a JSON number, and so must this writer.
+		if !validNumber(string(v)) {
+			return dst, false
+		}
 		return append(dst, v...), true
 	case ast.String:
 		return appendString(dst, string(v)), true
@@ -104,4 +109,46 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	dst = append(dst, s...)
 	return append(dst, '"')
+}
+
+// validNumber: the JSON number grammar (RFC 8259), as encoding/json checks json.Number.
+func validNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = digits(s, i)
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		if j := digits(s, i+1); j > i+1 {
+			i = j
+		} else {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := digits(s, i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return i == len(s)
+}
+
+func digits(s string, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }

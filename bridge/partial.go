@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"sort"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/util"
 )
 
 // partialRequest asks for an entrypoint specialised on the known part of the input.
@@ -32,7 +32,7 @@ const resultVar = "__pe_result__"
 // PartialResult builds it: one __result__ rule per residual query, plus the support modules.
 func (b *bundleState) preparePartial(raw []byte) (*preparedQuery, *bridgeError) {
 	var req partialRequest
-	if err := json.Unmarshal(raw, &req); err != nil {
+	if err := util.UnmarshalJSON(raw, &req); err != nil {
 		return nil, newError("invalid_input", err)
 	}
 	known, err := ast.InterfaceToValue(req.Input)
@@ -59,7 +59,7 @@ func (b *bundleState) preparePartial(raw []byte) (*preparedQuery, *bridgeError) 
 		return nil, berr
 	}
 	entry := ast.MustParseBody(fmt.Sprintf("data.%s.__result__", ns))
-	prepared, err := rego.New(rego.ParsedQuery(entry), rego.Compiler(compiler), rego.Store(b.store)).PrepareForEval(ctx)
+	prepared, err := rego.New(rego.ParsedQuery(entry), rego.Compiler(compiler), rego.Store(b.store), rego.Runtime(b.runtime)).PrepareForEval(ctx)
 	if err != nil {
 		return nil, newError("partial_error", err)
 	}
@@ -119,14 +119,14 @@ type compileResult struct {
 // compile answers OPA's compile API: partial evaluation of a query, as the OPA server does.
 func (b *bundleState) compile(raw []byte) (*compileResult, *bridgeError) {
 	var req compileRequest
-	if err := json.Unmarshal(raw, &req); err != nil {
+	if err := util.UnmarshalJSON(raw, &req); err != nil {
 		return nil, newError("invalid_input", err)
 	}
 	parsed, err := ast.ParseBody(req.Query)
 	if err != nil {
 		return nil, newError("invalid_query", err)
 	}
-	opts := []func(*rego.Rego){rego.ParsedQuery(parsed), rego.Compiler(b.compiler), rego.Store(b.store)}
+	opts := []func(*rego.Rego){rego.ParsedQuery(parsed), rego.Compiler(b.compiler), rego.Store(b.store), rego.Runtime(b.runtime)}
 	if req.Input != nil {
 		opts = append(opts, rego.Input(*req.Input))
 	}

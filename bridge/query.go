@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"runtime"
 	"sync"
 
@@ -25,10 +22,11 @@ type queryInfo struct {
 type preparedQuery struct {
 	pq   rego.PreparedEvalQuery
 	info queryInfo
+	trie pathTrie // the read paths, for cache keys
 }
 
 func newPreparedQuery(query string, pq rego.PreparedEvalQuery, r reads) *preparedQuery {
-	return &preparedQuery{pq: pq, info: queryInfo{Query: query, Reads: r}}
+	return &preparedQuery{pq: pq, info: queryInfo{Query: query, Reads: r}, trie: newPathTrie(r.Paths)}
 }
 
 // noMetrics: OPA otherwise builds a metrics registry and runs its timers on every evaluation.
@@ -64,43 +62,39 @@ func (q *preparedQuery) eval(raw []byte) (result []byte, defined bool, berr *bri
 	return out, true, nil
 }
 
-// evalMany evaluates a JSON array of inputs in parallel goroutines and answers a JSON array,
-// in order, of {"result": v}, {} (undefined) or {"error": {...}} per input.
+// evalMany evaluates framed inputs (see frames) in parallel goroutines and answers one
+// frame per input, in order: its status, then the result's JSON or the error's. Each item
+// is parsed and evaluated on its own, so one bad item never changes another's answer.
 func (q *preparedQuery) evalMany(raw []byte) ([]byte, *bridgeError) {
-	var inputs []json.RawMessage
-	if err := json.Unmarshal(raw, &inputs); err != nil {
-		return nil, newError("invalid_input", fmt.Errorf("inputs must be a JSON array: %w", err))
+	inputs, berr := readFrames(raw)
+	if berr != nil {
+		return nil, berr
 	}
-	items := make([][]byte, len(inputs))
-	parallel(len(inputs), func(i int) { items[i] = q.evalItem(inputs[i]) })
-	var buf bytes.Buffer
-	buf.WriteByte('[')
-	for i, item := range items {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(item)
+	statuses := make([]byte, len(inputs))
+	bodies := make([][]byte, len(inputs))
+	parallel(len(inputs), func(i int) { statuses[i], bodies[i] = q.evalItem(inputs[i]) })
+	out := make([]byte, 0, 64*len(inputs))
+	for i := range inputs {
+		out = appendFrame(out, statuses[i], bodies[i])
 	}
-	buf.WriteByte(']')
-	return buf.Bytes(), nil
+	return out, nil
 }
 
-func (q *preparedQuery) evalItem(input []byte) (item []byte) {
+func (q *preparedQuery) evalItem(input []byte) (status byte, body []byte) {
 	defer func() {
 		if r := recover(); r != nil {
-			item, _ = json.Marshal(map[string]any{"error": bridgeError{Code: "internal_error", Message: fmt.Sprint("panic: ", r)}})
+			status, body = statusError, panicJSON(r)
 		}
 	}()
 	result, defined, berr := q.eval(input)
 	switch {
 	case berr != nil:
-		item, _ = json.Marshal(map[string]any{"error": berr})
+		return statusError, errorJSON(berr)
 	case !defined:
-		item = []byte("{}")
+		return statusUndefined, nil
 	default:
-		item = append(append([]byte(`{"result":`), result...), '}')
+		return statusOK, result
 	}
-	return item
 }
 
 // parallel runs f(0..n-1) on up to GOMAXPROCS goroutines.

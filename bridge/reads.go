@@ -15,7 +15,9 @@ type reads struct {
 	Paths [][]string `json:"paths"`
 	// WholeInput: some rule reads input as a whole (no projection is sound).
 	WholeInput bool `json:"whole_input"`
-	// Nondeterministic builtins reachable from the entrypoint (its decisions can't be cached).
+	// Builtins reachable from the entrypoint whose answers depend on more than their
+	// arguments (the clock, the network, randomness, the environment): its decisions can't
+	// be cached, and partial evaluation must not fold them.
 	Nondeterministic []string `json:"nondeterministic"`
 	// Comparisons maps an input path (dotted) to the string constants the policy tests it
 	// for equality with: the values worth specialising on with partial evaluation.
@@ -69,9 +71,30 @@ func (w *readWalker) visit(node any) {
 	}).Walk(node)
 }
 
+// worldDependent lists builtins whose answers depend on the world although OPA's
+// capabilities do not flag them nondeterministic: they check against the clock
+// (certificate and token validity, request signing) or sign with fresh randomness.
+var worldDependent = map[string]bool{
+	"crypto.x509.parse_and_verify_certificates":              true,
+	"crypto.x509.parse_and_verify_certificates_with_options": true,
+	"io.jwt.decode_verify":                                   true,
+	"io.jwt.encode_sign":                                     true,
+	"io.jwt.encode_sign_raw":                                 true,
+	"providers.aws.sign_req":                                 true,
+	"time.now_ns":                                            true,
+	"opa.runtime":                                            true,
+	"http.send":                                              true,
+	"net.lookup_ip_addr":                                     true,
+	"rand.intn":                                              true,
+	"uuid.rfc4122":                                           true,
+}
+
+// call records a builtin that makes decisions depend on the world. Any ref is checked,
+// not only operators: `with upper as uuid.rfc4122` names its replacement as a plain ref.
 func (w *readWalker) call(op ast.Ref) {
-	if b, known := ast.BuiltinMap[op.String()]; known && b.Nondeterministic {
-		w.nondet[op.String()] = true
+	name := op.String()
+	if b, known := ast.BuiltinMap[name]; known && (b.Nondeterministic || worldDependent[name]) {
+		w.nondet[name] = true
 	}
 }
 
@@ -80,9 +103,13 @@ func (w *readWalker) ref(ref ast.Ref) {
 	case ref.HasPrefix(ast.InputRootRef):
 		w.input(ref)
 	case ref.HasPrefix(ast.DefaultRootRef):
-		for _, rule := range w.compiler.GetRules(ref) {
+		// A ref that is not constant (`data.checks[name]`, `data[p].x`) may reach any rule
+		// under its constant prefix: all of them are read.
+		for _, rule := range w.compiler.GetRulesDynamicWithOpts(ref, ast.RulesOptions{IncludeHiddenModules: true}) {
 			w.enqueue(rule)
 		}
+	default:
+		w.call(ref)
 	}
 }
 

@@ -19,7 +19,7 @@ def test_an_action_partial_evaluation_cannot_specialise_is_tried_once(engine, mo
     monkeypatch.setattr(decisions_module, "specialise", fails)
 
     async def decide_twice():
-        document = {"action": "never.specialised", "context": {}}
+        document = b'{"action": "never.specialised", "context": {}}'
         first = await decisions.decide(engine.entrypoint.query, document)
         await asyncio.sleep(0.2)  # the learning runs in a worker thread
         second = await decisions.decide(engine.entrypoint.query, document)
@@ -33,7 +33,7 @@ def test_an_action_partial_evaluation_cannot_specialise_is_tried_once(engine, mo
 
 def test_a_learned_action_is_served_by_its_residual(engine):
     decisions = EmbeddedDecisions(engine, Metrics(), None, Inline(Metrics()))
-    document = {"action": "model.train", "context": {}}
+    document = b'{"action": "model.train", "context": {}}'
 
     async def learn():
         await decisions.decide(engine.entrypoint.query, document)

@@ -33,6 +33,8 @@ class Settings:
     opa_timeout: float = 2.0
     opa_pool_size: int = 64
     shadow_rate: float = 0.0
+    # Keys the L2 (Redis) key hash; set it per deployment (PE_CACHE_KEY_SECRET), shared by its instances.
+    cache_key_secret: str = ""
     warmup_file: str = ""
     bundle_poll_seconds: float = 0.0
     batching: bool = True

@@ -7,16 +7,18 @@ the `Decisions` protocol.
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+import msgspec
 import orjson
 
 from policy_engine.batching.batcher import Evaluator
 from policy_engine.cache.decision_cache import DecisionCache
-from policy_engine.cache.keys import KeyBuilder, canonical
+from policy_engine.cache.keys import KeyBuilder
 from policy_engine.cache.l1 import UNDEFINED
 from policy_engine.cache.l2 import RedisTier
 from policy_engine.engine.engine import Engine, PreparedQuery
+from policy_engine.engine.errors import InvalidInput
 from policy_engine.engine.opa_http import OpaHttpClient
 from policy_engine.engine.residuals import MAX_RESIDUALS, config_actions, specialise
 from policy_engine.metrics import Metrics
@@ -31,7 +33,10 @@ class Decided:
 class Decisions(Protocol):
     revision: str
 
-    async def decide(self, query: str, input: Any) -> Decided: ...
+    async def decide(self, query: str, input_json: bytes | None, action: str | None = None) -> Decided:
+        """The query's result for the input (the client's JSON bytes; None: no input).
+        `action` is the input's action when the caller already knows it."""
+        ...
 
     async def compile(self, body: bytes) -> tuple[int, bytes]: ...
 
@@ -48,10 +53,26 @@ class Entrypoint:
     def __init__(self, engine: Engine, prepared: PreparedQuery, name: str | None = None) -> None:
         self.prepared = prepared
         reads = prepared.reads
-        self.keys = KeyBuilder(engine.revision, name or prepared.query, reads.paths) if reads.cacheable else None
+        self.keys = KeyBuilder(engine.revision, name or prepared.query, prepared.cache_key) if reads.cacheable else None
         self.uncacheable_reason = (
             "" if reads.cacheable else ("whole_input" if reads.whole_input else "nondeterministic")
         )
+
+
+class _Action(msgspec.Struct):
+    action: str | None = None
+
+
+_action_decoder = msgspec.json.Decoder(_Action)
+MAX_ENTRYPOINTS = 1024
+
+
+def action_of(input_json: bytes) -> str | None:
+    """The input's `action` when it is a string (decoded as OPA decodes it), else None."""
+    try:
+        return _action_decoder.decode(input_json).action
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
 
 
 def residual_entries(engine: Engine, residuals: dict[str, PreparedQuery]) -> dict[str, Entrypoint]:
@@ -105,11 +126,12 @@ class EmbeddedDecisions:
             self.cache.clear()
         old.close()
 
-    def route(self, query: str, input: Any) -> Entrypoint:
+    def route(self, query: str, input_json: bytes | None, action: str | None = None) -> Entrypoint:
         """The residual for the input's action when there is one, else the query itself."""
-        if self.partial_eval and query == self.engine.entrypoint.query and type(input) is dict:
-            action = input.get("action")
-            if type(action) is str:
+        if self.partial_eval and query == self.engine.entrypoint.query and input_json is not None:
+            if action is None:
+                action = action_of(input_json)
+            if action is not None:
                 residual = self._residuals.get(action)
                 if residual is not None:
                     self.metrics.residual.inc("residual")
@@ -156,33 +178,38 @@ class EmbeddedDecisions:
     def entrypoint(self, query: str) -> Entrypoint:
         found = self._entrypoints.get(query)
         if found is None:
+            if len(self._entrypoints) >= MAX_ENTRYPOINTS:
+                self._entrypoints.clear()  # clients choose paths: bounded, rebuilt on demand
             found = self._entrypoints[query] = Entrypoint(self.engine, self.engine.prepare(query))
         return found
 
-    def key_for(self, query: str, input: Any) -> str:
+    def key_for(self, query: str, input_json: bytes) -> bytes:
         """The cache key `decide` uses for this input (for benchmarks and tests)."""
-        keys = self.route(query, input).keys
+        keys = self.route(query, input_json).keys
         assert keys is not None, "entrypoint is not cacheable"
-        return keys.key(canonical(keys.project(input)))
+        return keys.key(input_json)
 
-    async def decide(self, query: str, input: Any) -> Decided:
-        entry = self.route(query, input)
-        if input is None:
+    async def decide(self, query: str, input_json: bytes | None, action: str | None = None) -> Decided:
+        entry = self.route(query, input_json, action)
+        if input_json is None:
             return Decided(entry.prepared.evaluate_json(None))
         if entry.keys is None:
             self.metrics.cache_uncacheable.inc(entry.uncacheable_reason)
-            return Decided(await self.batcher.evaluate(entry.prepared, orjson.dumps(input)))
-        # The policy reads nothing outside the projection: evaluating it is evaluating the input.
-        projected = canonical(entry.keys.project(input))
-        if self.cache is None:
-            return Decided(await self.batcher.evaluate(entry.prepared, projected))
-        key = entry.keys.key(projected)
+        if entry.keys is None or self.cache is None:
+            return Decided(await self.batcher.evaluate(entry.prepared, input_json))
+        try:
+            key = entry.keys.key(input_json)
+        except InvalidInput:
+            # OPA cannot read this input: its evaluation answers with OPA's error.
+            return Decided(await self.batcher.evaluate(entry.prepared, input_json))
         cached = await self.cache.get(key)
         if cached is not None:
             if self.cache.should_shadow():
-                self.cache.shadow_result(cached, entry.prepared.evaluate_json(projected))
+                fresh = await self.batcher.evaluate(entry.prepared, input_json)
+                return Decided(self.cache.shadow_result(key, cached, fresh), cache_hit=True)
             return Decided(None if cached == UNDEFINED else cached, cache_hit=True)
-        result = await self.batcher.evaluate(entry.prepared, projected)
+        # A miss evaluates the client's whole input: the projection is only ever a key.
+        result = await self.batcher.evaluate(entry.prepared, input_json)
         self.cache.put(key, result)
         return Decided(result)
 
@@ -215,13 +242,13 @@ class OpaHttpDecisions:
             lambda: int(client.breaker.state),
         )
 
-    async def decide(self, query: str, input: Any) -> Decided:
+    async def decide(self, query: str, input_json: bytes | None, action: str | None = None) -> Decided:
         path = query.removeprefix("data").lstrip(".").replace(".", "/")
-        if input is None:
+        if input_json is None:
             status, payload = await self.client.request("GET", f"/v1/data/{path}")
             document = orjson.loads(payload) if status == 200 else {}
             return Decided(orjson.dumps(document["result"]) if "result" in document else None)
-        return Decided(await self.client.decide(path, orjson.dumps(input)))
+        return Decided(await self.client.decide(path, input_json))
 
     async def compile(self, body: bytes) -> tuple[int, bytes]:
         return await self.client.request("POST", "/v1/compile", body)

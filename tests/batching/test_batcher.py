@@ -7,6 +7,7 @@ import pytest
 
 from policy_engine.batching.batcher import Batcher, Inline
 from policy_engine.engine import Engine, EvaluationError
+from policy_engine.engine.engine import item_result
 from policy_engine.metrics import Metrics
 from tests.engine.test_bridge import write_bundle
 from tests.support.varied_inputs import varied_inputs
@@ -94,4 +95,4 @@ def test_evaluate_many_equals_single_calls(engine, size):
     inputs = [orjson.dumps(d) for d in varied_inputs(size, seed=size)]
     many = engine.entrypoint.evaluate_many_json(inputs)
     singles = [engine.entrypoint.evaluate_json(raw) for raw in inputs]
-    assert [item.get("result") for item in many] == [orjson.loads(s) if s else None for s in singles]
+    assert [item_result(item) for item in many] == singles  # byte for byte

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_engine.cache.keys import KeyBuilder, build_trie, canonical, project
+from policy_engine.cache.keys import KeyBuilder, L2Keys
+from policy_engine.engine.engine import Engine
 from tests.support.varied_inputs import varied_inputs
 
 NOISE_KEYS = ["agent_id", "evaluation_id", "timestamp"]
@@ -16,11 +17,11 @@ NOISE_KEYS = ["agent_id", "evaluation_id", "timestamp"]
 
 @pytest.fixture(scope="module")
 def keys(engine) -> KeyBuilder:
-    return KeyBuilder(engine.revision, engine.entrypoint.query, engine.entrypoint.reads.paths)
+    return KeyBuilder(engine.revision, engine.entrypoint.query, engine.entrypoint.cache_key)
 
 
-def key_of(keys: KeyBuilder, document) -> str:
-    return keys.key(canonical(keys.project(document)))
+def key_of(keys: KeyBuilder, document) -> bytes:
+    return keys.key(orjson.dumps(document))
 
 
 def decision(engine, document):
@@ -38,19 +39,75 @@ def set_path(document: dict, path: tuple[str, ...], value) -> dict:
     return changed
 
 
-def test_project_keeps_only_read_paths_and_skips_what_is_absent():
-    trie = build_trie([("a", "b"), ("c",)])
-    assert project({"a": {"b": 1, "x": 2}, "c": [1], "d": 3}, trie) == {"a": {"b": 1}, "c": [1]}
-    assert project({"a": "not an object", "c": None}, trie) == {"c": None}
-    assert project({"a": {}}, trie) == {}
-    assert project([1, 2], trie) == {}
+def read_value(document: dict, path: tuple[str, ...]) -> bytes | None:
+    """The JSON of the value at path as the policy reads it; None where it is undefined."""
+    node = document
+    for step in path:
+        if type(node) is not dict or step not in node:
+            return None
+        node = node[step]
+    return orjson.dumps(node)
 
 
-def test_a_key_names_prefix_revision_and_entrypoint(keys, engine):
+@pytest.fixture(scope="module")
+def reads_ab_and_c(tmp_path_factory) -> Engine:
+    bundle = tmp_path_factory.mktemp("keys")
+    (bundle / "p.rego").write_text("package t\n\np if input.a.b == 1\n\np if input.c[0] > 2048\n")
+    return Engine(bundle, query="data.t.p")
+
+
+def test_the_projection_keeps_only_read_paths_and_skips_what_is_absent(reads_ab_and_c):
+    project = reads_ab_and_c.entrypoint.cache_key
+    assert project(b'{"a": {"b": 1, "x": 2}, "c": [1], "d": 3}') == b'{"a":{"b":1},"c":[1]}'
+    assert project(b'{"a": "not an object", "c": null}') == b'{"c":null}'
+    assert project(b'{"a": {}}') == b"{}"
+    assert project(b"[1, 2]") == b"{}"
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        (b"2048", b"2048.0000000000001"),  # equal as floats, not to OPA
+        (b"18446744073709551616", b"18446744073709551617"),
+        (b"1", b"1.0"),
+        (b"0", b"-0"),
+        (b"1e400", b"1e401"),
+        (b"0.1", b"0.10000000000000000000000000001"),
+    ],
+)
+def test_numbers_keep_their_text_in_keys(reads_ab_and_c, one, other):
+    project = reads_ab_and_c.entrypoint.cache_key
+    assert project(b'{"c": [%b]}' % one) != project(b'{"c": [%b]}' % other)
+
+
+def test_strings_are_keyed_as_opa_reads_them(reads_ab_and_c):
+    project = reads_ab_and_c.entrypoint.cache_key
+    assert project(b'{"c": ["\\u0041"]}') == project(b'{"c": ["A"]}')
+    assert project(b'{"c": ["\\ud800"]}') == project(b'{"c": ["\\ufffd"]}')  # OPA reads a lone surrogate as U+FFFD
+
+
+def test_a_key_names_revision_and_the_whole_entrypoint(keys, engine):
     key = key_of(keys, {"action": "data.read"})
-    assert key.startswith(f"pe:v1:{engine.revision}:")
-    other = KeyBuilder(engine.revision, "data.other.entrypoint", engine.entrypoint.reads.paths)
-    assert other.key(canonical({"action": "data.read"})) != key
+    assert key.startswith(engine.revision.encode() + b"\0")
+    other = KeyBuilder(engine.revision, "data.other.entrypoint", engine.entrypoint.cache_key)
+    assert other.key(b'{"action": "data.read"}') != key
+
+
+def test_residual_names_that_collided_in_32_bits_get_different_keys(engine):
+    """`x.aaaaaaacdpdvte` was searched for offline: its residual's 32-bit name hash equalled
+    `compute.analyze`'s, and it was served that action's cached allow."""
+    query = engine.entrypoint.query
+    first = KeyBuilder(engine.revision, f"{query}#action=compute.analyze", lambda raw: b"{}")
+    second = KeyBuilder(engine.revision, f"{query}#action=x.aaaaaaacdpdvte", lambda raw: b"{}")
+    assert first.key(b"{}") != second.key(b"{}")
+
+
+def test_l2_keys_are_keyed_256_bit_hashes(engine):
+    l1_key = engine.revision.encode() + b'\0"q"\0{}'
+    plain, keyed = L2Keys()(l1_key), L2Keys(b"deployment secret")(l1_key)
+    assert plain.startswith(f"pe:v2:{engine.revision}:") and len(plain.rsplit(":", 1)[1]) == 64
+    assert keyed != plain
+    assert L2Keys(b"deployment secret")(l1_key) == keyed
 
 
 def test_changing_any_read_path_changes_the_key(engine, keys):
@@ -60,7 +117,7 @@ def test_changing_any_read_path_changes_the_key(engine, keys):
         for document in documents:
             for value in (rng.random(), "changed", None, True, {"n": 1}):
                 changed = set_path(document, path, value)
-                if keys.project(changed) != keys.project(document):
+                if read_value(changed, path) != read_value(document, path):
                     assert key_of(keys, changed) != key_of(keys, document), (path, document)
 
 

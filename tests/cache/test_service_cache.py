@@ -79,13 +79,14 @@ def test_shadow_mode_finds_no_mismatch_on_the_workload():
         assert metric(http, "cache_shadow_mismatches_total") == 0
 
 
-def test_shadow_mode_counts_a_wrong_entry():
+def test_shadow_mode_counts_a_wrong_entry_and_serves_and_keeps_the_fresh_result():
     metrics = Metrics()
     cache = DecisionCache(L1Cache(10, 10_000, 60), None, False, metrics, shadow_rate=1)
-    cache.shadow_result(b'{"allow": true}', b'{"allow":true}')
-    cache.shadow_result(b'{"allow": true}', b'{"allow": false}')
+    assert cache.shadow_result(b"k1", b'{"allow":true}', b'{"allow":true}') == b'{"allow":true}'
+    assert cache.shadow_result(b"k2", b'{"allow":true}', b'{"allow":false}') == b'{"allow":false}'
     assert metrics.shadow_checks.total() == 2
     assert metrics.shadow_mismatches.total() == 1
+    assert cache.l1.get(b"k2") == b'{"allow":false}'
 
 
 def test_an_entrypoint_with_a_nondeterministic_builtin_is_not_cached(tmp_path):
@@ -107,13 +108,13 @@ def test_l2_is_shared_between_instances(redis_server):
     ):
         assert writer.get("/health").json()["dependencies"]["redis"] == "connected"
         assert evaluate(writer, BODY)["cache_hit"] is False
-        eventually(lambda: redis_server.client().keys("pe:v1:*"))  # the write is not awaited by the request
+        eventually(lambda: redis_server.client().keys("pe:v2:*"))  # the write is not awaited by the request
         shared = evaluate(reader, BODY)
         assert shared["cache_hit"] is True
         assert metric(reader, 'cache_hits_total{tier="l2"}') == 1
         assert evaluate(reader, BODY)["cache_hit"] is True
         assert metric(reader, 'cache_hits_total{tier="l1"}') == 1  # promoted
-        keys = redis_server.client().keys("pe:v1:*")
+        keys = redis_server.client().keys("pe:v2:*")
         assert len(keys) == 1
         assert redis_server.client().ttl(keys[0]) > 0
         assert int(redis_server.client().hget("cache:stats", "total_cached")) >= 1

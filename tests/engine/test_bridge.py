@@ -15,7 +15,7 @@ from policy_engine.engine import (
     InvalidInput,
     UndefinedDecision,
 )
-from policy_engine.engine.bridge import load_bridge
+from policy_engine.engine.bridge import ERROR, OK, load_bridge
 
 
 def write_bundle(root: Path, rego: str, data: dict | None = None) -> Path:
@@ -103,9 +103,20 @@ def test_evaluate_many_keeps_order_and_isolates_failures(tmp_path):
     assert isinstance(results[3], EvaluationError)
 
 
-def test_evaluate_many_rejects_a_body_that_is_not_an_array(engine):
-    with pytest.raises(InvalidInput):
-        load_bridge().eval_many(engine.entrypoint._handle, b'{"not": "an array"}')
+def test_evaluate_many_fails_only_the_items_that_fail(engine):
+    """Frames cross the bridge: a malformed or odd item fails alone, the others are answered."""
+    items = engine.entrypoint.evaluate_many_json([b"{}", b'{"not json', b"[1e400]", b"{}"])
+    assert [status for status, _ in items] == [OK, ERROR, OK, OK]
+    assert items[0] == items[3] == (OK, engine.entrypoint.evaluate_json(b"{}"))
+
+
+def test_a_number_that_is_not_json_is_an_error_not_a_body(tmp_path):
+    """OPA keeps `to_number("+1")` as the text "+1"; written as is it would not be JSON."""
+    write_bundle(tmp_path, 'package p\n\nn := to_number("+1")\n\nbig := 1e400\n')
+    engine = Engine(tmp_path, query="data.p.n")
+    with pytest.raises(EngineError):
+        engine.entrypoint.evaluate_json(None)
+    assert engine.prepare("data.p.big").evaluate_json(None) == b"1e400"
 
 
 def test_a_go_panic_comes_back_as_an_error(engine):

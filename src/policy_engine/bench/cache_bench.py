@@ -9,6 +9,8 @@ import asyncio
 import dataclasses
 import time
 
+import orjson
+
 from policy_engine.config import Settings
 from policy_engine.decisions import EmbeddedDecisions
 from policy_engine.http.acgs_request import opa_input, parse_evaluate_request
@@ -21,12 +23,13 @@ async def _replay(params: WorkloadParams, settings: Settings) -> dict:
     metrics = Metrics()
     decisions = await build_decisions(settings, metrics)
     assert isinstance(decisions, EmbeddedDecisions)
-    distinct: set[str] = set()
+    distinct: set[bytes] = set()
     started = time.monotonic()
     for body in generate(params):
-        document = opa_input(parse_evaluate_request(body))
+        request = parse_evaluate_request(orjson.dumps(body))
+        document = opa_input(request)
         distinct.add(decisions.key_for(settings.query, document))
-        await decisions.decide(settings.query, document)
+        await decisions.decide(settings.query, document, request.action)
     requests = metrics.cache_requests.total()
     hits = metrics.cache_hits.total()
     await decisions.close()

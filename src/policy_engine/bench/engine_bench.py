@@ -14,9 +14,8 @@ import orjson
 
 from policy_engine.bench.opa_server import OpaClient, opa_server
 from policy_engine.bench.stats import percentiles_us, rss_mb
-from policy_engine.cache.keys import KeyBuilder, canonical
-from policy_engine.decisions import Entrypoint, residual_entries
-from policy_engine.engine.engine import Engine, PreparedQuery
+from policy_engine.decisions import Entrypoint, action_of, residual_entries
+from policy_engine.engine.engine import Engine
 from policy_engine.engine.residuals import specialise
 from policy_engine.http.acgs_request import opa_input, parse_evaluate_request
 from policy_engine.workload.trace import WorkloadParams, generate
@@ -25,8 +24,9 @@ ENTRYPOINT_PATH = "acgs/constitutional/evaluate"
 T = TypeVar("T")
 
 
-def workload_inputs(params: WorkloadParams) -> list[dict]:
-    return [opa_input(parse_evaluate_request(body)) for body in generate(params)]
+def workload_inputs(params: WorkloadParams) -> list[bytes]:
+    """The trace's OPA inputs, as the service builds them (JSON)."""
+    return [opa_input(parse_evaluate_request(orjson.dumps(body))) for body in generate(params)]
 
 
 def _time_each(call: Callable[[T], object], payloads: Sequence[T]) -> list[int]:
@@ -39,22 +39,27 @@ def _time_each(call: Callable[[T], object], payloads: Sequence[T]) -> list[int]:
     return samples
 
 
-def _time_residuals(engine: Engine, inputs: Sequence[dict], warmup: int) -> list[int]:
-    """Single calls routed as the service routes them: to the residual of the input's action,
-    with the input projected by that entrypoint's key builder."""
-    residuals = residual_entries(engine, specialise(engine, engine.entrypoint, {i["action"] for i in inputs}))
+def _time_residuals(engine: Engine, inputs: Sequence[bytes], warmup: int) -> tuple[list[int], list[int]]:
+    """Single calls routed as the service routes them, to the residual of the input's action, on
+    the full input (a miss); and the exact key of each (what every request pays before a hit)."""
+    actions = [action_of(i) for i in inputs]
+    residuals = residual_entries(engine, specialise(engine, engine.entrypoint, {a for a in actions if a}))
     full = Entrypoint(engine, engine.entrypoint)
     calls = []
-    for document in inputs:
-        entry = residuals.get(document["action"], full)
+    for document, action in zip(inputs, actions, strict=True):
+        entry = residuals.get(action or "", full)
         assert entry.keys is not None, "the policy reads the input through constant paths"
-        calls.append((entry.prepared, canonical(entry.keys.project(document))))
+        calls.append((entry, document))
 
-    def evaluate(call: tuple[PreparedQuery, bytes]) -> object:
-        return call[0].evaluate_json(call[1])
+    def evaluate(call: tuple[Entrypoint, bytes]) -> object:
+        return call[0].prepared.evaluate_json(call[1])
+
+    def key(call: tuple[Entrypoint, bytes]) -> object:
+        return call[0].keys.key(call[1])  # type: ignore[union-attr]
 
     _time_each(evaluate, calls[:warmup])
-    return _time_each(evaluate, calls)
+    _time_each(key, calls[:warmup])
+    return _time_each(evaluate, calls), _time_each(key, calls)
 
 
 def _time_batches(engine: Engine, payloads: Sequence[bytes], size: int) -> dict:
@@ -75,14 +80,13 @@ def _throughput(samples: Sequence[int]) -> int:
 def run_engine_bench(params: WorkloadParams, warmup: int, sidecar: bool) -> dict:
     inputs = workload_inputs(params)
     engine = Engine()
-    keys = KeyBuilder(engine.revision, engine.entrypoint.query, engine.entrypoint.reads.paths)
-    full = [orjson.dumps(i) for i in inputs]
-    projected = [canonical(keys.project(i)) for i in inputs]
+    full = list(inputs)
+    projected = [engine.entrypoint.cache_key(i) for i in inputs]
     evaluate = engine.entrypoint.evaluate_json
     _time_each(evaluate, projected[:warmup] + full[:warmup])
     single = _time_each(evaluate, projected)
     single_full = _time_each(evaluate, full)
-    residual = _time_residuals(engine, inputs, warmup)
+    residual, residual_key = _time_residuals(engine, inputs, warmup)
     result: dict = {
         "workload": {"seed": params.seed, "agents": params.agents, "requests": params.requests},
         "opa_version": engine.version()["opa"],
@@ -92,6 +96,7 @@ def run_engine_bench(params: WorkloadParams, warmup: int, sidecar: bool) -> dict
             "evals_per_s": _throughput(single_full),
         },
         "embedded_single_residual": {**percentiles_us(residual), "evals_per_s": _throughput(residual)},
+        "exact_key_residual": percentiles_us(residual_key),
         "embedded_batch_10": _time_batches(engine, projected, 10),
         "embedded_batch_100": _time_batches(engine, projected, 100),
         "rss_mb": rss_mb(),

@@ -51,7 +51,7 @@ VARIANTS = {
 
 def run_in_process(params: WorkloadParams, repeats: int = 1) -> dict:
     """Per variant, the median run (by p99) of `repeats`, with the p99 range."""
-    requests = [parse_evaluate_request(orjson.loads(orjson.dumps(b))) for b in generate(params)]
+    requests = [parse_evaluate_request(orjson.dumps(b)) for b in generate(params)]
     base = Settings.from_env({})
     result: dict = {"requests": len(requests), "repeats": repeats}
     for name, overrides in VARIANTS.items():

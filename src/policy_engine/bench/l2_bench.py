@@ -8,9 +8,11 @@ make (the residual query, as the service routes it). The service's --l2-read def
 import asyncio
 import time
 
+import orjson
+
 from policy_engine.bench.redis_server import RedisServer
 from policy_engine.bench.stats import percentiles_us
-from policy_engine.cache.keys import canonical
+from policy_engine.cache.keys import L2Keys
 from policy_engine.cache.l2 import RedisTier
 from policy_engine.config import Settings
 from policy_engine.decisions import EmbeddedDecisions
@@ -23,11 +25,13 @@ from policy_engine.workload.trace import WorkloadParams, generate
 async def _compare(params: WorkloadParams, url: str) -> dict:
     decisions = await build_decisions(Settings.from_env({}), Metrics())
     assert isinstance(decisions, EmbeddedDecisions)
-    documents = [opa_input(parse_evaluate_request(body)) for body in generate(params)]
-    await decisions.specialise_actions({d["action"] for d in documents})
+    requests = [parse_evaluate_request(orjson.dumps(body)) for body in generate(params)]
+    documents = [opa_input(r) for r in requests]
+    await decisions.specialise_actions({r.action for r in requests})
     entries = [decisions.route(decisions.engine.entrypoint.query, d) for d in documents]
-    projected = [canonical(e.keys.project(d)) for e, d in zip(entries, documents, strict=True)]
-    keys = [e.keys.key(p) for e, p in zip(entries, projected, strict=True)]
+    l2_keys = L2Keys()
+    keys = [l2_keys(e.keys.key(d)) for e, d in zip(entries, documents, strict=True)]
+    projected = documents  # a miss evaluates the full input
     l2 = RedisTier(url, ttl=600, timeout=1.0)
     await l2.start()
     for key, entry, doc in zip(keys, entries, projected, strict=True):

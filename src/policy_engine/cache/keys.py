@@ -1,69 +1,46 @@
 """Cache keys from what a prepared query reads of its input.
 
-key = prefix : bundle revision : entrypoint : xxh3 of the canonical JSON of the input
-projected onto the read paths. The policy cannot see anything outside the projection, so
-two inputs with the same projection get the same decision: that is the soundness the
-whole cache rests on, and the tests check it against the engine.
+An L1 key is the exact key material: the bundle revision, the entrypoint's full name and
+the canonical JSON of the input projected onto the paths the entrypoint reads (built by the
+bridge from the very value OPA evaluates, numbers as written). Equal keys mean equal
+projections, so a hit is exact; nothing is truncated or hashed on the way.
+
+An L2 key, shared by instances through Redis, is a keyed BLAKE2b-256 of that material: with
+a per-deployment secret nobody can search offline for an input whose key collides with
+another's, and without one a collision still costs 2^128 work.
 """
 
-from collections.abc import Sequence
-from typing import Any
+import hashlib
+from collections.abc import Callable
 
 import orjson
-import xxhash
 
-KEY_PREFIX = "pe:v1"
-
-# A trie of read paths: key -> sub-trie, or None where the whole value is read.
-PathTrie = dict[str, "PathTrie | None"]
-
-
-def build_trie(paths: Sequence[Sequence[str]]) -> PathTrie:
-    """Paths are minimal (none extends another), as the bridge reports them."""
-    trie: PathTrie = {}
-    for path in paths:
-        node = trie
-        for step in path[:-1]:
-            node = node.setdefault(step, {})  # type: ignore[assignment]
-        node[path[-1]] = None
-    return trie
-
-
-def project(document: Any, trie: PathTrie) -> dict:
-    """The part of `document` the policy can read. A path that is absent (or runs into a
-    value that is not an object) is left out: the policy sees it as undefined either way."""
-    if type(document) is not dict:
-        return {}
-    out = {}
-    for key, sub in trie.items():
-        if key in document:
-            value = document[key]
-            if sub is None:
-                out[key] = value
-            elif type(value) is dict:
-                inner = project(value, sub)
-                if inner:
-                    out[key] = inner
-    return out
-
-
-def canonical(document: Any) -> bytes:
-    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
-
-
-def digest(canonical_json: bytes) -> str:
-    return xxhash.xxh3_64_hexdigest(canonical_json)
+L2_PREFIX = "pe:v2"
 
 
 class KeyBuilder:
     """Keys for one prepared query of one bundle revision."""
 
-    def __init__(self, revision: str, entrypoint: str, paths: Sequence[Sequence[str]]) -> None:
-        self.trie = build_trie(paths)
-        self.prefix = f"{KEY_PREFIX}:{revision}:{digest(entrypoint.encode())[:8]}:"
+    def __init__(self, revision: str, entrypoint: str, projection: Callable[[bytes], bytes]) -> None:
+        self.revision = revision
+        # The parts are separated by NUL, which neither a revision, a JSON-quoted name nor
+        # canonical JSON contains raw: two different (entrypoint, projection) never meet.
+        self.prefix = revision.encode() + b"\0" + orjson.dumps(entrypoint) + b"\0"
+        self._projection = projection
 
-    def project(self, document: Any) -> dict:
-        return project(document, self.trie)
+    def key(self, input_json: bytes) -> bytes:
+        """The L1 key of an input; raises the engine's InvalidInput for an input OPA cannot read."""
+        return self.prefix + self._projection(input_json)
 
-    def key(self, projection_json: bytes) -> str:
-        return self.prefix + digest(projection_json)
+
+class L2Keys:
+    """Redis keys from L1 keys: `pe:v2:<revision>:<keyed BLAKE2b-256>`."""
+
+    def __init__(self, secret: bytes = b"") -> None:
+        # BLAKE2b takes a key of at most 64 bytes: a longer secret is hashed down to one.
+        self._secret = secret if len(secret) <= 64 else hashlib.blake2b(secret).digest()
+
+    def __call__(self, l1_key: bytes) -> str:
+        revision = l1_key[: l1_key.index(b"\0")].decode()
+        digest = hashlib.blake2b(l1_key, key=self._secret, digest_size=32).hexdigest()
+        return f"{L2_PREFIX}:{revision}:{digest}"

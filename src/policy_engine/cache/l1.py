@@ -21,13 +21,13 @@ class L1Cache:
         self.max_bytes = max_bytes
         self.ttl = ttl
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._entries: OrderedDict[bytes, tuple[float, bytes]] = OrderedDict()
         self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: bytes) -> bytes | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -37,7 +37,7 @@ class L1Cache:
         self._entries.move_to_end(key)
         return entry[1]
 
-    def put(self, key: str, value: bytes) -> None:
+    def put(self, key: bytes, value: bytes) -> None:
         if key in self._entries:
             self._remove(key)
         size = _size(key, value)
@@ -52,11 +52,11 @@ class L1Cache:
         self._entries.clear()
         self.bytes = 0
 
-    def _remove(self, key: str) -> None:
+    def _remove(self, key: bytes) -> None:
         _, value = self._entries.pop(key)
         self.bytes -= _size(key, value)
 
 
-def _size(key: str, value: bytes) -> int:
+def _size(key: bytes, value: bytes) -> int:
     # The key and value payloads plus the bookkeeping of one entry (tuple, node, str headers).
     return len(key) + len(value) + 200

@@ -3,8 +3,6 @@
 import logging
 from pathlib import Path
 
-import orjson
-
 from policy_engine.decisions import EmbeddedDecisions
 from policy_engine.http.acgs_request import RequestInvalid, opa_input, parse_evaluate_request
 
@@ -17,12 +15,12 @@ async def warm(decisions: EmbeddedDecisions, query: str, corpus: Path) -> int:
     with corpus.open("rb") as lines:
         for line in lines:
             try:
-                requests.append(parse_evaluate_request(orjson.loads(line)))
-            except (orjson.JSONDecodeError, RequestInvalid):
+                requests.append(parse_evaluate_request(line))
+            except RequestInvalid:
                 continue
     # Specialise first: a key warmed under the full query would not be the one used later.
     await decisions.specialise_actions({r.action for r in requests})
     for request in requests:
-        await decisions.decide(query, opa_input(request))
+        await decisions.decide(query, opa_input(request), request.action)
     log.info("warmed the cache with %d requests from %s", len(requests), corpus)
     return len(requests)

@@ -7,7 +7,9 @@ itself, after any fork, and a child that inherits a loaded bridge refuses to use
 
 import ctypes
 import os
+import struct
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
@@ -45,6 +47,7 @@ class Bridge:
         _signature(lib.pe_compile, _u64, cp, n)
         _signature(lib.pe_eval, _u64, cp, n)
         _signature(lib.pe_eval_many, _u64, cp, n)
+        _signature(lib.pe_key, _u64, cp, n)
         lib.pe_free.argtypes = [ctypes.c_void_p]
         lib.pe_free.restype = None
         lib.pe_release.argtypes = [_u64]
@@ -95,9 +98,17 @@ class Bridge:
             status, body = self._call(self._lib.pe_eval, query, input_json, len(input_json))
         return None if status == UNDEFINED else body
 
-    def eval_many(self, query: int, inputs_json: bytes) -> list[dict]:
-        """Per input, in order: {"result": v}, {} (undefined) or {"error": {code, message}}."""
-        return orjson.loads(self._call(self._lib.pe_eval_many, query, inputs_json, len(inputs_json))[1])
+    def eval_many(self, query: int, inputs_json: Sequence[bytes]) -> list[tuple[int, bytes]]:
+        """Per input, in order: (OK, the result's JSON), (UNDEFINED, b"") or (ERROR, the error's JSON).
+
+        Inputs and results cross as frames (bridge/frames.go): bytes, never re-encoded."""
+        framed = b"".join(_LENGTH.pack(len(raw)) + raw for raw in inputs_json)
+        _, body = self._call(self._lib.pe_eval_many, query, framed, len(framed))
+        return _frames(body or b"")
+
+    def key(self, query: int, input_json: bytes) -> bytes:
+        """The canonical JSON of the input projected onto what the query reads (bridge/key.go)."""
+        return self._call(self._lib.pe_key, query, input_json, len(input_json))[1] or b""
 
     def selftest_panic(self) -> None:
         """Raises the EngineError a Go panic becomes (used by the tests)."""
@@ -106,6 +117,20 @@ class Bridge:
     def release(self, handle: int) -> None:
         if os.getpid() == self._pid:
             self._lib.pe_release(handle)
+
+
+_LENGTH = struct.Struct("<I")
+_HEADER = struct.Struct("<BI")
+
+
+def _frames(body: bytes) -> list[tuple[int, bytes]]:
+    items, at = [], 0
+    while at < len(body):
+        status, size = _HEADER.unpack_from(body, at)
+        at += _HEADER.size
+        items.append((status, body[at : at + size]))
+        at += size
+    return items
 
 
 _lock = threading.Lock()

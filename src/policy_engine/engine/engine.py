@@ -1,6 +1,7 @@
 """The Engine: one loaded bundle, its prepared entrypoints, and what each one reads."""
 
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 import orjson
 
 from policy_engine.bundle.locate import DEFAULT_QUERY, default_bundle
-from policy_engine.engine.bridge import Bridge, load_bridge
+from policy_engine.engine.bridge import ERROR, OK, Bridge, load_bridge
 from policy_engine.engine.errors import EngineError, UndefinedDecision, from_bridge
 
 MAX_PREPARED = 1024
@@ -48,6 +49,8 @@ class PreparedQuery:
     def __init__(self, bridge: Bridge, handle: int, info: dict) -> None:
         self._bridge = bridge
         self._handle = handle
+        # The handle is released once: by close(), or when the last holder lets go.
+        self._release = weakref.finalize(self, bridge.release, handle)
         self.query: str = info["query"]
         self.reads = ReadPaths.from_bridge(info["reads"])
         self.residual: tuple[str, ...] = tuple(info.get("residual") or ())
@@ -62,19 +65,24 @@ class PreparedQuery:
             raise UndefinedDecision()
         return orjson.loads(result)
 
-    def evaluate_many_json(self, inputs_json: Sequence[bytes]) -> list[dict]:
-        """One bridge call, evaluated in parallel goroutines; per input {"result"}, {} or {"error"}."""
-        return self._bridge.eval_many(self._handle, b"[" + b",".join(inputs_json) + b"]")
+    def evaluate_many_json(self, inputs_json: Sequence[bytes]) -> list[tuple[int, bytes]]:
+        """One bridge call, evaluated in parallel goroutines; per input (status, bytes): see item_result."""
+        return self._bridge.eval_many(self._handle, inputs_json)
 
     def evaluate_many(self, inputs: Sequence[Any]) -> list[Any]:
         """Results in order; an input that fails gets its EngineError in its place."""
         return [_item(i) for i in self.evaluate_many_json([orjson.dumps(x) for x in inputs])]
 
+    def cache_key(self, input_json: bytes) -> bytes:
+        """The input projected onto what this query reads, as canonical JSON: the cache key's body.
+        Raises InvalidInput for an input OPA cannot read."""
+        return self._bridge.key(self._handle, input_json)
+
     def close(self) -> None:
-        self._bridge.release(self._handle)
+        self._release()
 
 
-def _item(item: dict) -> Any:
+def _item(item: tuple[int, bytes]) -> Any:
     """An item of evaluate_many: the decoded result, or the error in its place."""
     try:
         result = item_result(item)
@@ -83,12 +91,14 @@ def _item(item: dict) -> Any:
     return UndefinedDecision() if result is None else orjson.loads(result)
 
 
-def item_result(item: dict) -> bytes | None:
-    """One item of evaluate_many_json as evaluate_json answers it: JSON, None, or the raised error."""
-    if "result" in item:
-        return orjson.dumps(item["result"])
-    if "error" in item:
-        raise from_bridge(item["error"]["code"], item["error"]["message"])
+def item_result(item: tuple[int, bytes]) -> bytes | None:
+    """One item of evaluate_many_json as evaluate_json answers it: the bridge's bytes, None, or the raised error."""
+    status, body = item
+    if status == OK:
+        return body
+    if status == ERROR:
+        error = orjson.loads(body)
+        raise from_bridge(error["code"], error["message"])
     return None
 
 
@@ -120,7 +130,9 @@ class Engine:
         prepared = PreparedQuery(self._bridge, handle, info)
         with self._lock:
             if len(self._prepared) >= MAX_PREPARED:
-                self._prepared.pop(next(iter(self._prepared))).close()
+                # Forgotten, not closed: a request may still hold it; it is released with its last holder.
+                evicted = next(q for q in self._prepared if q != self.entrypoint.query)
+                del self._prepared[evicted]
             return self._prepared.setdefault(query, prepared)
 
     def partial(self, known_input: dict, unknowns: Sequence[str], query: str | None = None) -> PreparedQuery:

@@ -1,4 +1,8 @@
-"""`policy-engine eval --jsonl`: OPA input documents in, decisions out, one per line, in order."""
+"""`policy-engine eval --jsonl`: OPA input documents in, decisions out, one per line, in order.
+
+Each line reaches OPA as it was written and each decision leaves as the bridge wrote it, so
+no number is rounded on the way; a line that fails never stops the lines after it.
+"""
 
 from typing import BinaryIO
 
@@ -13,20 +17,23 @@ def evaluate_lines(source: BinaryIO, sink: BinaryIO, bundle: str | None, query: 
     engine = Engine(bundle, query=query)
     for line in source:
         if line.strip():
-            sink.write(orjson.dumps(_decide(engine, line)) + b"\n")
+            sink.write(_decide(engine, line.strip()) + b"\n")
     sink.flush()
 
 
-def _decide(engine: Engine, line: bytes) -> object:
+def _decide(engine: Engine, line: bytes) -> bytes:
     try:
-        document = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        return {"error": {"code": "invalid_json", "message": str(exc)}}
-    try:
-        result = engine.entrypoint.evaluate_json(orjson.dumps(document))
+        result = engine.entrypoint.evaluate_json(line)
     except EngineError as exc:
-        return {"error": {"code": exc.code, "message": exc.message}}
+        code = "invalid_json" if exc.code == "invalid_input" else exc.code
+        return _error(code, exc.message)
+    except Exception as exc:  # one line's failure is its own
+        return _error("internal_error", repr(exc))
     if result is None:
         undefined = UndefinedDecision()
-        return {"error": {"code": undefined.code, "message": undefined.message}}
-    return orjson.loads(result)
+        return _error(undefined.code, undefined.message)
+    return result
+
+
+def _error(code: str, message: str) -> bytes:
+    return orjson.dumps({"error": {"code": code, "message": message}})

@@ -8,8 +8,9 @@ import time
 from enum import IntEnum
 
 import aiohttp
-import orjson
+import msgspec
 
+from policy_engine import jsontext
 from policy_engine.engine.errors import EngineError, EvaluationError
 
 
@@ -21,6 +22,13 @@ class BreakerState(IntEnum):
 
 class CircuitOpen(EngineError):
     code = "circuit_open"
+
+
+class _DataResponse(msgspec.Struct):
+    result: msgspec.Raw = msgspec.Raw()  # empty: undefined
+
+
+_response = msgspec.json.Decoder(_DataResponse)
 
 
 class CircuitBreaker:
@@ -94,8 +102,8 @@ class OpaHttpClient:
         status, payload = await self.request("POST", f"/v1/data/{path}", b'{"input":' + input_json + b"}")
         if status != 200:
             raise EvaluationError(f"OPA answered {status}: {payload[:300].decode(errors='replace')}")
-        document = orjson.loads(payload)
-        return orjson.dumps(document["result"]) if "result" in document else None
+        result = jsontext.decode(payload, _response)[0].result
+        return bytes(result) if result else None
 
     async def healthy(self) -> bool:
         try:

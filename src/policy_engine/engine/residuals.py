@@ -33,8 +33,9 @@ def config_actions(engine: Engine, config_query: str = "data.acgs.config") -> se
 
 def unknowns_for(full: PreparedQuery) -> list[str] | None:
     """The top-level input documents the entrypoint reads, action aside: left unknown.
-    None when partial evaluation cannot help (the entrypoint reads input whole)."""
-    if full.reads.whole_input or ACTION_PATH not in full.reads.paths:
+    None when partial evaluation cannot help (the entrypoint reads input whole) or must not be
+    used (it calls a builtin that depends on the world, which partial evaluation would fold)."""
+    if not full.reads.cacheable or ACTION_PATH not in full.reads.paths:
         return None
     return sorted({"input." + path[0] for path in full.reads.paths if path != ACTION_PATH})
 

@@ -3,8 +3,8 @@
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
+import msgspec
 import orjson
 
 from policy_engine import __version__
@@ -26,28 +26,21 @@ def too_large(limit: int) -> Response:
     return json_response(413, {"detail": f"request body exceeds the limit of {limit} bytes"})
 
 
-def decode_json_body(raw: bytes) -> Any:
-    """The decoded body, or RequestInvalid in FastAPI's shape."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise RequestInvalid(
-            [
-                {
-                    "loc": ["body", exc.pos],
-                    "msg": f"JSON decode error: {exc.msg}",
-                    "type": "value_error.jsondecode",
-                }
-            ]
-        ) from exc
+class _Confidence(msgspec.Struct):
+    confidence_score: msgspec.Raw = msgspec.Raw(b"null")
 
 
-def decision_fields(document: Any) -> dict:
-    """The API's fields from the policy's decision document, with the old defaults.
+_confidence = msgspec.json.Decoder(_Confidence)
 
-    Anything but a literal true is a deny: a malformed document never allows."""
+
+def decision_fields(result: bytes) -> dict:
+    """The API's fields from the policy's decision document (its JSON), with the old defaults.
+
+    Anything but a literal true is a deny: a malformed document never allows. The confidence
+    keeps the policy's number text."""
+    document = orjson.loads(result)
     if type(document) is not dict:
-        raise EngineError(f"the decision is not an object: {orjson.dumps(document)[:200].decode()}")
+        raise EngineError(f"the decision is not an object: {result[:200].decode(errors='replace')}")
     violations = document.get("violations", [])
     if type(violations) is not list:
         violations = [violations]
@@ -57,7 +50,11 @@ def decision_fields(document: Any) -> dict:
         "allow": document.get("allow") is True,
         "violations": [v if type(v) is str else orjson.dumps(v).decode() for v in violations],
         "reason": reason if reason is None or type(reason) is str else str(reason),
-        "confidence_score": confidence if type(confidence) in (int, float) else None,
+        "confidence_score": (
+            orjson.Fragment(bytes(_confidence.decode(result).confidence_score))
+            if type(confidence) in (int, float)
+            else None
+        ),
         "policy_version": str(document.get("policy_version", DEFAULT_POLICY_VERSION)),
         "rule": document.get("rule"),
     }
@@ -98,7 +95,7 @@ class AcgsEndpoints:
     async def evaluate(self, request: Request) -> Response:
         started = time.perf_counter_ns()
         try:
-            body = parse_evaluate_request(decode_json_body(await request.body(self.max_body)))
+            body = parse_evaluate_request(await request.body(self.max_body))
         except BodyTooLarge:
             return too_large(self.max_body)
         except RequestInvalid as exc:
@@ -128,7 +125,7 @@ class AcgsEndpoints:
     async def decide(self, body: EvaluateRequest, evaluation_id: str) -> Outcome:
         """The API's decision fields for a request; fails closed."""
         try:
-            decided = await self.decisions.decide(self.query, opa_input(body, evaluation_id))
+            decided = await self.decisions.decide(self.query, opa_input(body, evaluation_id), body.action)
             if decided.result is None:
                 return _failed("the decision is undefined")
             fields, allow = self._fields(decided.result)
@@ -141,7 +138,7 @@ class AcgsEndpoints:
     def _fields(self, result: bytes) -> tuple[bytes, bool]:
         found = self._fragments.get(result)
         if found is None:
-            fields = decision_fields(orjson.loads(result))
+            fields = decision_fields(result)
             if len(self._fragments) >= FRAGMENT_CACHE_SIZE:
                 self._fragments.clear()
             found = self._fragments[result] = (orjson.dumps(fields)[1:-1], fields["allow"])

@@ -1,8 +1,15 @@
-"""The ACGS evaluate request: validation with FastAPI's 422 shape, and the OPA input it becomes."""
+"""The ACGS evaluate request: validation with FastAPI's 422 shape, and the OPA input it becomes.
+
+The client's `input_data` and `context` reach OPA as the client's bytes (jsontext): the
+decoded values serve validation and routing only.
+"""
 
 from dataclasses import dataclass
-from typing import Any
 
+import msgspec
+import orjson
+
+from policy_engine import jsontext
 from policy_engine.http.ids import decision_id, utc_timestamp
 
 
@@ -10,8 +17,8 @@ from policy_engine.http.ids import decision_id, utc_timestamp
 class EvaluateRequest:
     action: str
     agent_id: str | None
-    input_data: dict
-    context: dict | None
+    input_data_json: bytes  # the client's JSON of input_data
+    context_json: bytes  # the client's JSON of context (null when it sent null)
 
 
 class RequestInvalid(Exception):
@@ -22,12 +29,33 @@ class RequestInvalid(Exception):
         self.errors = errors
 
 
+class _Spans(msgspec.Struct):
+    input_data: msgspec.Raw = msgspec.Raw(b"{}")
+    context: msgspec.Raw = msgspec.Raw(b"{}")
+
+
+_spans = msgspec.json.Decoder(_Spans)
+
+
 def _error(field: str, msg: str, kind: str) -> dict:
     return {"loc": ["body", field], "msg": msg, "type": kind}
 
 
-def parse_evaluate_request(body: Any) -> EvaluateRequest:
-    """Validate a decoded JSON body; unknown top-level fields are ignored."""
+def decode_json_body(raw: bytes) -> object:
+    """The decoded body, or RequestInvalid in FastAPI's shape."""
+    try:
+        return jsontext.loads(raw)
+    except jsontext.DecodeError as exc:
+        position = getattr(exc, "pos", 0)
+        message = getattr(exc, "msg", str(exc))
+        raise RequestInvalid(
+            [{"loc": ["body", position], "msg": f"JSON decode error: {message}", "type": "value_error.jsondecode"}]
+        ) from exc
+
+
+def parse_evaluate_request(raw: bytes) -> EvaluateRequest:
+    """Validate a JSON body; unknown top-level fields are ignored."""
+    body = decode_json_body(raw)
     if type(body) is not dict:
         raise RequestInvalid([{"loc": ["body"], "msg": "value is not a valid dict", "type": "type_error.dict"}])
     errors = []
@@ -39,8 +67,7 @@ def parse_evaluate_request(body: Any) -> EvaluateRequest:
     agent_id = body.get("agent_id")
     if agent_id is not None and type(agent_id) is not str:
         errors.append(_error("agent_id", "str type expected", "type_error.str"))
-    input_data = body.get("input_data", {})
-    if type(input_data) is not dict:
+    if type(body.get("input_data", {})) is not dict:
         errors.append(_error("input_data", "value is not a valid dict", "type_error.dict"))
     context = body.get("context", {})
     if context is not None and type(context) is not dict:
@@ -51,16 +78,17 @@ def parse_evaluate_request(body: Any) -> EvaluateRequest:
         agent = context.get("agent")
         if type(agent) is dict and type(agent.get("id")) is str:
             agent_id = agent["id"]
-    return EvaluateRequest(action, agent_id, input_data, context)
+    spans, _ = jsontext.decode(raw, _spans)
+    return EvaluateRequest(action, agent_id, bytes(spans.input_data), bytes(spans.context))
 
 
-def opa_input(request: EvaluateRequest, evaluation_id: str | None = None) -> dict:
-    """The input document the old service sent to OPA; policies depend on this shape."""
-    return {
-        "action": request.action,
-        "agent_id": request.agent_id,
-        "data": request.input_data,
-        "context": request.context,
-        "evaluation_id": evaluation_id or decision_id(),
-        "timestamp": utc_timestamp(),
-    }
+def opa_input(request: EvaluateRequest, evaluation_id: str | None = None) -> bytes:
+    """The input document the old service sent to OPA (policies depend on this shape), as JSON."""
+    return b'{"action":%b,"agent_id":%b,"data":%b,"context":%b,"evaluation_id":%b,"timestamp":%b}' % (
+        orjson.dumps(request.action),
+        orjson.dumps(request.agent_id),
+        request.input_data_json,
+        request.context_json,
+        orjson.dumps(evaluation_id or decision_id()),
+        orjson.dumps(utc_timestamp()),
+    )

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from policy_engine.batching.batcher import Batcher, Inline
 from policy_engine.bundle.watch import watch_bundle
 from policy_engine.cache.decision_cache import DecisionCache
+from policy_engine.cache.keys import L2Keys
 from policy_engine.cache.l1 import L1Cache
 from policy_engine.cache.l2 import RedisTier
 from policy_engine.cache.warmup import warm
@@ -59,7 +60,8 @@ async def build_cache(settings: Settings, metrics: Metrics) -> DecisionCache | N
         l2 = RedisTier(settings.redis_url, settings.cache_ttl, settings.redis_timeout, on_error=metrics.l2_errors.inc)
         await l2.start()
     l1 = L1Cache(settings.l1_max_entries, settings.l1_max_bytes, settings.cache_ttl)
-    return DecisionCache(l1, l2, settings.l2_read, metrics, settings.shadow_rate)
+    l2_keys = L2Keys(settings.cache_key_secret.encode())
+    return DecisionCache(l1, l2, settings.l2_read, metrics, settings.shadow_rate, l2_keys)
 
 
 class App:

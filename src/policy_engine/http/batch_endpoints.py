@@ -8,15 +8,37 @@ import asyncio
 import time
 from typing import Any
 
+import msgspec
 import orjson
 
+from policy_engine import jsontext
 from policy_engine.decisions import Decisions
 from policy_engine.engine.errors import CompileError, EngineError, InvalidInput
-from policy_engine.http.acgs_endpoints import AcgsEndpoints, decode_json_body, too_large, unprocessable
-from policy_engine.http.acgs_request import RequestInvalid, parse_evaluate_request
+from policy_engine.http.acgs_endpoints import AcgsEndpoints, too_large, unprocessable
+from policy_engine.http.acgs_request import RequestInvalid, decode_json_body, parse_evaluate_request
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
 from policy_engine.http.ids import decision_id
 from policy_engine.http.opa_endpoints import body_too_large, decode_document, opa_error, query_for_path
+
+
+class _BatchEvaluate(msgspec.Struct):
+    requests: list[msgspec.Raw]
+
+
+class _BatchData(msgspec.Struct):
+    inputs: dict[str, msgspec.Raw]
+    common_input: msgspec.Raw = msgspec.Raw()
+
+
+_batch_evaluate = msgspec.json.Decoder(_BatchEvaluate)
+_batch_data = msgspec.json.Decoder(_BatchData)
+
+
+def merged_input(common: bytes, own: bytes) -> bytes:
+    """An item's input over the common input, with every number kept as written."""
+    if not common:
+        return own
+    return jsontext.exact_dumps(merged(jsontext.exact_loads(common), jsontext.exact_loads(own)))
 
 
 def merged(common: Any, own: Any) -> Any:
@@ -41,25 +63,26 @@ class BatchEndpoints:
 
     async def evaluate(self, request: Request) -> Response:
         try:
-            body = decode_json_body(await request.body(self.max_body))
+            raw = await request.body(self.max_body)
+            body = decode_json_body(raw)
         except BodyTooLarge:
             return too_large(self.max_body)
         except RequestInvalid as exc:
             return unprocessable(exc.errors)
-        items = body.get("requests") if type(body) is dict else None
-        if type(items) is not list:
+        if type(body) is not dict or type(body.get("requests")) is not list:
             loc = ["body", "requests"] if type(body) is dict else ["body"]
             return unprocessable(
                 [{"loc": loc, "msg": "a list of evaluate requests is required", "type": "type_error.list"}]
             )
+        items = jsontext.decode(raw, _batch_evaluate)[0].requests
         if len(items) > self.max_items:
             return self._too_many(len(items))
         responses = await asyncio.gather(*(self._one(item) for item in items))
         return Response(200, b'{"responses":[' + b",".join(responses) + b"]}")
 
-    async def _one(self, item: Any) -> bytes:
+    async def _one(self, item: msgspec.Raw) -> bytes:
         try:
-            parsed = parse_evaluate_request(item)
+            parsed = parse_evaluate_request(bytes(item))
         except RequestInvalid as exc:
             return orjson.dumps({"error": {"status": 422, "detail": exc.errors}})
         started = time.perf_counter_ns()
@@ -71,34 +94,36 @@ class BatchEndpoints:
 
     async def data(self, request: Request, path: str) -> Response:
         try:
-            body = decode_document(await request.body(self.max_body))
+            body = decode_document(await request.body(self.max_body), _batch_data)
         except BodyTooLarge:
             return body_too_large(self.max_body)
-        except InvalidInput as exc:
-            return opa_error(400, "invalid_parameter", exc.message)
-        inputs = body.get("inputs") if type(body) is dict else None
-        if type(inputs) is not dict:
+        except InvalidInput:
             return opa_error(400, "invalid_parameter", "body must be an object with an inputs object")
+        inputs = body.inputs
         if len(inputs) > self.max_items:
             return opa_error(
                 413, "invalid_parameter", f"{len(inputs)} inputs in one batch; the limit is {self.max_items}"
             )
-        common = body.get("common_input")
+        common = bytes(body.common_input) if bytes(body.common_input) != b"null" else b""
         query = query_for_path(path)
-        results = await asyncio.gather(*(self._decide(query, merged(common, own)) for own in inputs.values()))
+        results = await asyncio.gather(*(self._decide(query, common, bytes(own)) for own in inputs.values()))
         responses = dict(zip(inputs, results, strict=True))
         failed = any("code" in r for r in responses.values())
         document = {"batch_decision_id": decision_id(), "responses": responses}
         return json_response(207 if failed else 200, document)
 
-    async def _decide(self, query: str, input: Any) -> dict:
+    async def _decide(self, query: str, common: bytes, own: bytes) -> dict:
+        """One item's response; its failure is its own (the others are answered as if alone)."""
         try:
-            decided = await self.decisions.decide(query, input)
+            decided = await self.decisions.decide(query, merged_input(common, own))
         except CompileError as exc:
             return {"code": "invalid_parameter", "message": exc.message, "http_status_code": "400"}
+        except (InvalidInput, ValueError, RecursionError) as exc:
+            message = exc.message if isinstance(exc, InvalidInput) else f"invalid input: {exc}"
+            return {"code": "invalid_parameter", "message": message, "http_status_code": "400"}
         except EngineError as exc:
             return {"code": "internal_error", "message": exc.message, "http_status_code": "500"}
         response: dict[str, Any] = {"decision_id": decision_id()}
         if decided.result is not None:
-            response["result"] = orjson.loads(decided.result)
+            response["result"] = orjson.Fragment(decided.result)
         return response

@@ -10,8 +10,10 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
+import msgspec
 import orjson
 
+from policy_engine import jsontext
 from policy_engine.decisions import Decisions
 from policy_engine.engine.errors import CompileError, EngineError, InvalidInput
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
@@ -28,11 +30,20 @@ def body_too_large(limit: int) -> Response:
     return opa_error(413, "invalid_parameter", f"request body exceeds {limit} bytes")
 
 
-def decode_document(raw: bytes) -> Any:
-    """A JSON body, as OPA's server decodes it: InvalidInput when it is not JSON."""
+class _DataRequest(msgspec.Struct):
+    input: msgspec.Raw = msgspec.Raw()  # empty: no input given
+
+
+_data_request = msgspec.json.Decoder(_DataRequest)
+
+
+def decode_document(raw: bytes, decoder: msgspec.json.Decoder) -> Any:
+    """A JSON body decoded as OPA's server reads it (its Raw fields exact): InvalidInput when it is not."""
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        return jsontext.decode(raw, decoder)[0]
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"body must be an object: {exc}") from exc
+    except jsontext.DecodeError as exc:
         raise InvalidInput(f"body contains malformed input document: {exc}") from exc
 
 
@@ -49,12 +60,10 @@ class OpaEndpoints:
         self.decisions = decisions
         self.max_body = max_body
 
-    async def _body_json(self, request: Request) -> tuple[bool, Any]:
-        """(present, document) of a JSON body; raises InvalidInput or BodyTooLarge."""
+    async def _body(self, request: Request) -> bytes | None:
+        """The body, None when empty; raises BodyTooLarge."""
         raw = await request.body(self.max_body)
-        if not raw.strip():
-            return False, None
-        return True, decode_document(raw)
+        return raw if raw.strip() else None
 
     async def _answer(self, work: Awaitable[Response]) -> Response:
         """OPA's error answers for what the Data and compile APIs raise."""
@@ -72,10 +81,10 @@ class OpaEndpoints:
 
     async def _data_v1(self, request: Request, path: str) -> Response:
         started = time.perf_counter_ns()
-        present, body = (False, None) if request.method == "GET" else await self._body_json(request)
-        if present and type(body) is not dict:
-            raise InvalidInput("body must be an object with an optional input field")
-        decided = await self.decisions.decide(query_for_path(path), body.get("input") if present else None)
+        raw = None if request.method == "GET" else await self._body(request)
+        given = bytes(decode_document(raw, _data_request).input) if raw is not None else b""
+        # OPA's server reads `"input": null` as no input, like an absent one.
+        decided = await self.decisions.decide(query_for_path(path), given if given not in (b"", b"null") else None)
         if decided.result is None:
             return json_response(200, {})
         document = b'{"result":' + decided.result + b',"decision_id":"' + decision_id().encode() + b'"'
@@ -89,8 +98,7 @@ class OpaEndpoints:
 
     async def _data_v0(self, request: Request, path: str) -> Response:
         query = query_for_path(path)
-        _, input = await self._body_json(request)
-        decided = await self.decisions.decide(query, input)
+        decided = await self.decisions.decide(query, await self._body(request))
         if decided.result is None:
             return opa_error(404, "undefined_document", f"document missing or undefined: {query}")
         return Response(200, decided.result)
@@ -99,8 +107,12 @@ class OpaEndpoints:
         return await self._answer(self._compile(request))
 
     async def _compile(self, request: Request) -> Response:
-        present, body = await self._body_json(request)
-        if not present or type(body) is not dict or type(body.get("query")) is not str:
+        raw = await self._body(request)
+        try:
+            body = jsontext.loads(raw) if raw is not None else None
+        except jsontext.DecodeError as exc:
+            raise InvalidInput(f"body contains malformed JSON: {exc}") from exc
+        if type(body) is not dict or type(body.get("query")) is not str:
             raise InvalidInput("body must be an object with a query string")
-        status, payload = await self.decisions.compile(orjson.dumps(body))
+        status, payload = await self.decisions.compile(raw)
         return Response(status, payload)

@@ -25,7 +25,7 @@ def read_jsonl(path: Path) -> list[bytes]:
 
 def as_opa_request(body: bytes) -> bytes:
     """An ACGS request body as the body a client of the OPA sidecar POSTs to /v1/data."""
-    return orjson.dumps({"input": opa_input(parse_evaluate_request(orjson.loads(body)))})
+    return b'{"input":' + opa_input(parse_evaluate_request(body)) + b"}"
 
 
 def write_vegeta_targets(url: str, bodies: Iterable[bytes], path: Path) -> None:
