@@ -1,65 +1,210 @@
 package main
 
 import (
+	"bytes"
+	"sort"
+
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/valyala/fastjson"
 )
 
-// pathTrie is the read paths of an entrypoint as a trie: key -> sub-trie, or a nil
-// sub-trie where the whole value under the key is read.
-type pathTrie map[string]pathTrie
+// pathTrie is the read paths of an entrypoint as a trie, its edges sorted by key: an edge
+// with a nil sub-trie reads the whole value under its key.
+type pathTrie []trieEdge
+
+type trieEdge struct {
+	key string
+	sub pathTrie
+}
 
 func newPathTrie(paths [][]string) pathTrie {
-	trie := pathTrie{}
+	byKey := map[string][][]string{}
+	whole := map[string]bool{}
 	for _, path := range paths {
-		node := trie
-		for _, step := range path[:len(path)-1] {
-			next, found := node[step]
-			if !found {
-				next = pathTrie{}
-				node[step] = next
-			}
-			node = next
+		if len(path) == 1 {
+			whole[path[0]] = true
+		} else {
+			byKey[path[0]] = append(byKey[path[0]], path[1:])
 		}
-		node[path[len(path)-1]] = nil
 	}
+	var trie pathTrie
+	for key := range whole {
+		trie = append(trie, trieEdge{key: key})
+	}
+	for key, rest := range byKey {
+		if !whole[key] {
+			trie = append(trie, trieEdge{key: key, sub: newPathTrie(rest)})
+		}
+	}
+	sort.Slice(trie, func(i, j int) bool { return trie[i].key < trie[j].key })
 	return trie
 }
 
-// project keeps what the policy can read of an input: a path that is absent, or that runs
-// into a value that is not an object, is left out (the policy sees undefined either way).
-func project(v ast.Value, trie pathTrie) ast.Object {
+// cacheKey is the canonical JSON of the input projected onto the read paths: what the
+// policy can read of it, as OPA reads it. A path that is absent, or that runs into a value
+// that is not an object, is left out (the policy sees undefined either way). Numbers keep
+// their text (two numbers OPA tells apart never share a key), strings are written from
+// their decoded value, object keys are sorted, and a duplicated key counts once, with its
+// last value, as in OPA's decoder.
+func (q *preparedQuery) cacheKey(raw []byte) ([]byte, *bridgeError) {
+	if plainJSON(bytes.TrimSpace(raw)) {
+		p := parsers.Get()
+		defer parsers.Put(p)
+		if v, err := p.ParseBytes(raw); err == nil && fastjson.ValidateBytes(raw) == nil {
+			if out, ok := appendProjected(make([]byte, 0, 128), v, q.trie); ok {
+				return out, nil
+			}
+		}
+	}
+	// What fastjson could read differently from OPA's decoder: the value OPA evaluates.
+	v, err := parseInput(raw)
+	if err != nil {
+		return nil, newError("invalid_input", err)
+	}
+	out, ok := appendJSON(make([]byte, 0, 128), projectAST(v, q.trie))
+	if !ok {
+		return nil, &bridgeError{Code: "invalid_input", Message: "the projection has no canonical JSON"}
+	}
+	return out, nil
+}
+
+// appendProjected writes the projection of a parsed document; false when a number's text
+// is one OPA's decoder would refuse (the slow path then answers as OPA does).
+func appendProjected(dst []byte, v *fastjson.Value, trie pathTrie) ([]byte, bool) {
+	dst = append(dst, '{')
+	if v.Type() == fastjson.TypeObject {
+		o, _ := v.Object()
+		var ok bool
+		if dst, ok = appendProjectedMembers(dst, o, trie); !ok {
+			return dst, false
+		}
+	}
+	return append(dst, '}'), true
+}
+
+func appendProjectedMembers(dst []byte, o *fastjson.Object, trie pathTrie) ([]byte, bool) {
+	first := true
+	for _, edge := range trie {
+		value := lastMember(o, edge.key)
+		if value == nil {
+			continue
+		}
+		mark := len(dst)
+		if !first {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, edge.key)
+		dst = append(dst, ':')
+		var ok bool
+		switch {
+		case edge.sub == nil:
+			dst, ok = appendCanonical(dst, value)
+		case value.Type() == fastjson.TypeObject:
+			inner, _ := value.Object()
+			start := len(dst)
+			dst = append(dst, '{')
+			if dst, ok = appendProjectedMembers(dst, inner, edge.sub); ok && len(dst) == start+1 {
+				dst = dst[:mark] // nothing read under it: as if absent
+				continue
+			}
+			dst = append(dst, '}')
+		default:
+			dst = dst[:mark]
+			continue
+		}
+		if !ok {
+			return dst, false
+		}
+		first = false
+	}
+	return dst, true
+}
+
+// lastMember is the value OPA's decoder keeps for a key: the last one written.
+func lastMember(o *fastjson.Object, key string) *fastjson.Value {
+	var found *fastjson.Value
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if string(k) == key {
+			found = v
+		}
+	})
+	return found
+}
+
+// appendCanonical writes a parsed value as appendJSON writes the AST value OPA builds of it.
+func appendCanonical(dst []byte, v *fastjson.Value) ([]byte, bool) {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		members := map[string]*fastjson.Value{}
+		o.Visit(func(k []byte, x *fastjson.Value) { members[string(k)] = x })
+		keys := make([]string, 0, len(members))
+		for k := range members {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(appendString(dst, k), ':')
+			var ok bool
+			if dst, ok = appendCanonical(dst, members[k]); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, '}'), true
+	case fastjson.TypeArray:
+		items, _ := v.Array()
+		dst = append(dst, '[')
+		for i, x := range items {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var ok bool
+			if dst, ok = appendCanonical(dst, x); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, ']'), true
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		return appendString(dst, string(s)), true
+	case fastjson.TypeNumber:
+		text := v.String()
+		if _, ok := numberValue(text); !ok {
+			return dst, false
+		}
+		return append(dst, text...), true
+	case fastjson.TypeTrue:
+		return append(dst, "true"...), true
+	case fastjson.TypeFalse:
+		return append(dst, "false"...), true
+	default:
+		return append(dst, "null"...), true
+	}
+}
+
+// projectAST is the same projection over the value OPA evaluates.
+func projectAST(v ast.Value, trie pathTrie) ast.Object {
 	out := ast.NewObject()
 	obj, isObject := v.(ast.Object)
 	if !isObject {
 		return out
 	}
-	for key, sub := range trie {
-		k := ast.InternedTerm(key)
+	for _, edge := range trie {
+		k := ast.InternedTerm(edge.key)
 		value := obj.Get(k)
 		switch {
 		case value == nil:
-		case sub == nil:
+		case edge.sub == nil:
 			out.Insert(k, value)
 		default:
-			if inner := project(value.Value, sub); inner.Len() > 0 {
+			if inner := projectAST(value.Value, edge.sub); inner.Len() > 0 {
 				out.Insert(k, ast.NewTerm(inner))
 			}
 		}
 	}
 	return out
-}
-
-// cacheKey is the canonical JSON of the input projected onto the read paths, made from the
-// very value OPA evaluates: numbers keep their text (two numbers OPA tells apart never
-// share a key), strings are decoded as OPA decodes them, object keys are sorted.
-func (q *preparedQuery) cacheKey(raw []byte) ([]byte, *bridgeError) {
-	v, err := parseInput(raw)
-	if err != nil {
-		return nil, newError("invalid_input", err)
-	}
-	out, ok := appendJSON(make([]byte, 0, 128), project(v, q.trie))
-	if !ok {
-		return nil, &bridgeError{Code: "invalid_input", Message: "the projection has no canonical JSON"}
-	}
-	return out, nil
 }

@@ -1,5 +1,6 @@
 """The bridge reports every failure as a typed error; nothing crashes the interpreter."""
 
+import os
 import threading
 from pathlib import Path
 
@@ -150,3 +151,16 @@ def test_threads_evaluate_concurrently_with_serial_results(engine):
     for t in threads:
         t.join()
     assert all(results[n] == expected for n in range(8))
+
+
+def test_a_rule_that_would_overwrite_bundle_data_is_refused_as_opa_refuses_it(tmp_path):
+    write_bundle(tmp_path, 'package p\n\nk := "bar"\n', data={"p": {"k": "foo"}})
+    with pytest.raises(EngineError, match="conflicting rule for data path p/k found"):
+        Engine(tmp_path, query="data.p.k")
+
+
+def test_opa_runtime_answers_the_version_and_environment(tmp_path, monkeypatch):
+    write_bundle(tmp_path, "package p\n\nr := opa.runtime()\n")
+    runtime = orjson.loads(Engine(tmp_path, query="data.p.r").entrypoint.evaluate_json(None))
+    assert runtime["version"] == "1.22.3"
+    assert runtime["env"]["PATH"] == os.environ["PATH"]
