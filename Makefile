@@ -11,7 +11,7 @@ BRIDGE        := build/libopabridge.so
 BRIDGE_SRC    := $(wildcard bridge/*.go) bridge/go.mod bridge/go.sum
 export OPA_BIN := $(OPA)
 
-.PHONY: setup run test test-python test-policy test-bridge lint format differential bench bench-quick system-deps check-toolchain
+.PHONY: setup run test test-python test-policy test-bridge lint format differential conformance bench bench-quick system-deps check-toolchain
 
 setup: check-toolchain $(BIN)/policy-engine $(OPA) $(VEGETA) $(BRIDGE)
 
@@ -60,6 +60,11 @@ differential: setup
 
 system-deps:
 	scripts/install-system-deps.sh
+
+# OPA's own topdown test cases of the pinned version, every one through the engine vs `opa eval`
+# (`make test` runs a sample of them).
+conformance: setup
+	PE_CONFORMANCE_ALL=1 $(BIN)/pytest tests/engine/test_conformance.py -q
 
 # Every benchmark, side by side with the old way; writes BENCHMARKS.md and docs/bench/*.png (~15 min).
 bench: setup system-deps
