@@ -105,9 +105,9 @@ func pe_version(out **C.char, outLen *C.int) C.int {
 }
 
 //export pe_load_bundle
-func pe_load_bundle(path *C.char, pathLen C.int, handle *C.uint64_t, out **C.char, outLen *C.int) C.int {
+func pe_load_bundle(options *C.char, optionsLen C.int, handle *C.uint64_t, out **C.char, outLen *C.int) C.int {
 	return guard(out, outLen, func() answer {
-		b, err := loadBundle(string(goBytes(path, pathLen)))
+		b, err := loadBundle(goBytes(options, optionsLen))
 		if err != nil {
 			return fail(err)
 		}

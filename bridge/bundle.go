@@ -5,18 +5,20 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"path/filepath"
+	"fmt"
 	"runtime"
 	"sort"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
+	"github.com/open-policy-agent/opa/v1/keys"
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/runtime/info"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/util"
 	"github.com/open-policy-agent/opa/v1/version"
 )
 
@@ -34,26 +36,69 @@ type bundleState struct {
 	compiler *ast.Compiler
 	store    storage.Store
 	runtime  *ast.Term // what opa.runtime() answers, as OPA builds it
-	info     bundleInfo
+	// The default Rego version of its files (a manifest may set others per file).
+	regoVersion ast.RegoVersion
+	info        bundleInfo
 }
 
 func versionInfo() map[string]string {
 	return map[string]string{"opa": version.Version, "go": runtime.Version()}
 }
 
-func loadBundle(path string) (*bundleState, *bridgeError) {
-	if path == "" {
+// loadOptions is how to read a bundle, as `opa run` reads one: the flags of the same names.
+type loadOptions struct {
+	Path         string               `json:"path"`
+	V0Compatible bool                 `json:"v0_compatible"` // Rego v0 unless the manifest says otherwise
+	Verification *verificationOptions `json:"verification,omitempty"`
+}
+
+type verificationOptions struct {
+	Key          string   `json:"key"` // PEM public key, HMAC secret, or a file holding one
+	KeyID        string   `json:"key_id"`
+	Algorithm    string   `json:"algorithm"`
+	Scope        string   `json:"scope"`
+	ExcludeFiles []string `json:"exclude_files"`
+}
+
+func (o *verificationOptions) config() (*bundle.VerificationConfig, error) {
+	key, err := keys.NewKeyConfig(o.Key, o.Algorithm, o.Scope)
+	if err != nil {
+		return nil, err
+	}
+	return bundle.NewVerificationConfig(map[string]*keys.Config{o.KeyID: key}, o.KeyID, o.Scope, o.ExcludeFiles), nil
+}
+
+func loadBundle(raw []byte) (*bundleState, *bridgeError) {
+	var opts loadOptions
+	if err := util.UnmarshalJSON(raw, &opts); err != nil {
+		return nil, newError("bundle_error", err)
+	}
+	if opts.Path == "" {
 		return nil, &bridgeError{Code: "bundle_error", Message: "empty bundle path"}
 	}
-	b, err := loader.NewFileLoader().WithRegoVersion(ast.RegoV1).AsBundle(path)
+	version := ast.RegoV1
+	if opts.V0Compatible {
+		version = ast.RegoV0
+	}
+	fl := loader.NewFileLoader().WithRegoVersion(version).WithSkipBundleVerification(opts.Verification == nil)
+	if opts.Verification != nil {
+		config, err := opts.Verification.config()
+		if err != nil {
+			return nil, newError("bundle_error", fmt.Errorf("verification key: %w", err))
+		}
+		fl = fl.WithBundleVerificationConfig(config)
+	}
+	b, err := fl.AsBundle(opts.Path)
 	if err != nil {
 		return nil, newError("bundle_error", err)
 	}
+	return activate(b, version)
+}
+
+// activate compiles a read bundle and prepares its store, refusing what OPA's activation refuses.
+func activate(b *bundle.Bundle, version ast.RegoVersion) (*bundleState, *bridgeError) {
 	store := inmem.NewFromObjectWithOpts(b.Data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
-	if berr := checkDataConflicts(b, store); berr != nil {
-		return nil, berr
-	}
-	compiler, berr := compileBundle(b)
+	compiler, berr := compileBundle(b, store, version)
 	if berr != nil {
 		return nil, berr
 	}
@@ -61,14 +106,9 @@ func loadBundle(path string) (*bundleState, *bridgeError) {
 	if err != nil {
 		return nil, newError("bundle_error", err)
 	}
-	state := &bundleState{
-		source:   b,
-		compiler: compiler,
-		store:    store,
-		runtime:  rt,
-	}
+	state := &bundleState{source: b, compiler: compiler, store: store, runtime: rt, regoVersion: version}
 	state.info = bundleInfo{
-		Revision:         contentHash(b, path),
+		Revision:         contentHash(b, version),
 		ManifestRevision: b.Manifest.Revision,
 		Roots:            rootsOf(b),
 		Modules:          modulePaths(b),
@@ -76,36 +116,24 @@ func loadBundle(path string) (*bundleState, *bridgeError) {
 	return state, nil
 }
 
-// checkDataConflicts refuses a bundle whose rules would overwrite its data, as OPA's
-// activation does ("conflicting rule for data path p/k found").
-func checkDataConflicts(b *bundle.Bundle, store storage.Store) *bridgeError {
+// compileBundle compiles the bundle's modules into a fresh compiler, refusing rules that
+// would overwrite the store's data as OPA's activation does ("conflicting rule for data
+// path p/k found"). Partial evaluation adds modules to the compiler it runs on, so each
+// residual gets its own.
+func compileBundle(b *bundle.Bundle, store storage.Store, version ast.RegoVersion) (*ast.Compiler, *bridgeError) {
 	ctx := context.Background()
 	txn, err := store.NewTransaction(ctx)
 	if err != nil {
-		return newError("bundle_error", err)
+		return nil, newError("bundle_error", err)
 	}
 	defer store.Abort(ctx, txn)
 	modules := make(map[string]*ast.Module, len(b.Modules))
 	for _, m := range b.Modules {
 		modules[m.Path] = m.Parsed
 	}
-	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1).WithPathConflictsCheck(storage.NonEmpty(ctx, store, txn))
+	compiler := ast.NewCompiler().WithDefaultRegoVersion(version).WithPathConflictsCheck(storage.NonEmpty(ctx, store, txn))
 	compiler.Compile(modules)
-	if compiler.Failed() {
-		return &bridgeError{Code: "compile_error", Message: compiler.Errors.Error()}
-	}
-	return nil
-}
-
-// compileBundle compiles the bundle's modules into a fresh compiler. Partial evaluation
-// adds modules to the compiler it runs on, so each residual gets its own.
-func compileBundle(b *bundle.Bundle) (*ast.Compiler, *bridgeError) {
-	modules := make(map[string]*ast.Module, len(b.Modules))
-	for _, m := range b.Modules {
-		modules[m.Path] = m.Parsed
-	}
-	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
-	compiler.Compile(modules)
+	compiler.WithPathConflictsCheck(nil) // the transaction ends here; partial evaluation compiles again
 	if compiler.Failed() {
 		return nil, &bridgeError{Code: "compile_error", Message: compiler.Errors.Error()}
 	}
@@ -113,22 +141,22 @@ func compileBundle(b *bundle.Bundle) (*ast.Compiler, *bridgeError) {
 }
 
 // contentHash identifies the bundle by what it contains, so that two different bundles
-// never share a revision (and so never share cache entries), whatever their manifests say.
-// Module paths are hashed relative to the bundle's root, so that a copy hashes the same.
-func contentHash(b *bundle.Bundle, root string) string {
-	h := sha256.New()
-	for _, path := range modulePaths(b) {
-		for _, m := range b.Modules {
-			if m.Path == path {
-				h.Write([]byte(strings.TrimPrefix(path, filepath.Clean(root))))
-				h.Write([]byte{0})
-				h.Write(m.Raw)
-				h.Write([]byte{0})
-			}
-		}
+// never share a revision (and so never share cache entries), whatever their manifests say,
+// and the same content hashes the same whatever its packaging (a directory, a .tar.gz) or
+// its file names: the modules' texts in order, the data, the roots and the Rego version.
+func contentHash(b *bundle.Bundle, version ast.RegoVersion) string {
+	texts := make([]string, 0, len(b.Modules))
+	for _, m := range b.Modules {
+		sum := sha256.Sum256(m.Raw)
+		texts = append(texts, hex.EncodeToString(sum[:])+":"+m.Parsed.RegoVersion().String())
 	}
+	sort.Strings(texts)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", version, strings.Join(texts, ","))
 	data, _ := json.Marshal(b.Data) // map keys are sorted: canonical
 	h.Write(data)
+	roots, _ := json.Marshal(rootsOf(b))
+	h.Write(roots)
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 

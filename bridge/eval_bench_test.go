@@ -4,13 +4,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
 )
 
 func BenchmarkEval(b *testing.B) {
-	bs, berr := loadBundle(envOr("BENCH_BUNDLE", "../policy/bundle"))
+	bs, berr := loadBundle(loadRequest(envOr("BENCH_BUNDLE", "../policy/bundle")))
 	if berr != nil {
 		b.Fatal(berr)
 	}
@@ -39,4 +40,10 @@ func envOr(name, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+// loadRequest is pe_load_bundle's request for a local bundle with default options.
+func loadRequest(path string) []byte {
+	raw, _ := json.Marshal(loadOptions{Path: path})
+	return raw
 }

@@ -8,7 +8,7 @@ import (
 // BenchmarkKey times the cache key of one input (parse, project, encode), without Python:
 // BENCH_INPUT=file.json go test -bench Key -benchmem .
 func BenchmarkKey(b *testing.B) {
-	bs, berr := loadBundle(envOr("BENCH_BUNDLE", "../policy/bundle"))
+	bs, berr := loadBundle(loadRequest(envOr("BENCH_BUNDLE", "../policy/bundle")))
 	if berr != nil {
 		b.Fatal(berr)
 	}

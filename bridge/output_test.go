@@ -37,7 +37,7 @@ func TestResultJSONMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestAnExpressionRegoDoesNotCaptureIsTrue(t *testing.T) {
-	b, berr := loadBundle("../policy/bundle")
+	b, berr := loadBundle(loadRequest("../policy/bundle"))
 	if berr != nil {
 		t.Fatal(berr)
 	}

@@ -40,7 +40,7 @@ func (b *bundleState) preparePartial(raw []byte) (*preparedQuery, *bridgeError) 
 		return nil, newError("invalid_input", err)
 	}
 	// The residual's modules are added to a compiler: give it its own.
-	compiler, berr := compileBundle(b.source)
+	compiler, berr := compileBundle(b.source, b.store, b.regoVersion)
 	if berr != nil {
 		return nil, berr
 	}

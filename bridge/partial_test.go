@@ -6,7 +6,7 @@ import (
 )
 
 func TestPartialKnowsTheAction(t *testing.T) {
-	b, berr := loadBundle("../policy/bundle")
+	b, berr := loadBundle(loadRequest("../policy/bundle"))
 	if berr != nil {
 		t.Fatal(berr)
 	}

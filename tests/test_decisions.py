@@ -2,21 +2,22 @@
 
 import asyncio
 
-from policy_engine import decisions as decisions_module
+from policy_engine import snapshot as snapshot_module
 from policy_engine.batching.batcher import Inline
 from policy_engine.decisions import EmbeddedDecisions
 from policy_engine.metrics import Metrics
+from policy_engine.snapshot import PolicySnapshot
 
 
 def test_an_action_partial_evaluation_cannot_specialise_is_tried_once(engine, monkeypatch):
-    decisions = EmbeddedDecisions(engine, Metrics(), None, Inline(Metrics()))
+    decisions = EmbeddedDecisions(PolicySnapshot(engine, Metrics()), Metrics(), None, Inline(Metrics()))
     tries = []
 
     def fails(engine, full, actions):
         tries.append(list(actions))
         return {}  # what specialise answers when partial evaluation fails for every action
 
-    monkeypatch.setattr(decisions_module, "specialise", fails)
+    monkeypatch.setattr(snapshot_module, "specialise", fails)
 
     async def decide_twice():
         document = b'{"action": "never.specialised", "context": {}}'
@@ -32,8 +33,9 @@ def test_an_action_partial_evaluation_cannot_specialise_is_tried_once(engine, mo
 
 
 def test_a_learned_action_is_served_by_its_residual(engine):
-    decisions = EmbeddedDecisions(engine, Metrics(), None, Inline(Metrics()))
-    document = b'{"action": "model.train", "context": {}}'
+    metrics = Metrics()
+    decisions = EmbeddedDecisions(PolicySnapshot(engine, metrics), metrics, None, Inline(metrics))
+    document = b'{"action": "custom.first_seen", "context": {}}'
 
     async def learn():
         await decisions.decide(engine.entrypoint.query, document)

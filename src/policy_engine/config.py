@@ -36,7 +36,19 @@ class Settings:
     # Keys the L2 (Redis) key hash; set it per deployment (PE_CACHE_KEY_SECRET), shared by its instances.
     cache_key_secret: str = ""
     warmup_file: str = ""
-    bundle_poll_seconds: float = 0.0
+    bundle_poll_seconds: float = 0.0  # a local bundle: look for changes this often (0: never)
+    # A bundle server (--bundle http(s)://...): OPA's polling, bearer token and long polling.
+    bundle_min_delay: float = 60.0
+    bundle_max_delay: float = 120.0
+    bundle_long_poll_seconds: float = 0.0
+    bundle_token: str = ""
+    # Signed bundles, with `opa run`'s flags: an unsigned or tampered bundle is refused.
+    verification_key: str = ""
+    verification_key_id: str = "default"
+    signing_alg: str = "RS256"
+    scope: str = ""
+    exclude_files_verify: str = ""  # comma-separated
+    v0_compatible: bool = False
     batching: bool = True
     batch_max: int = 64
     batch_max_items: int = 1000

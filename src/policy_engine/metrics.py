@@ -93,7 +93,12 @@ class Metrics(Collector):
         self.residual = Counter(
             "policy_residual_decisions_total", "Decisions by entrypoint kind (residual or full)", ("kind",)
         )
+        self.bundle_loads = Counter(
+            "bundle_loads_total", "Bundle loads by result: ok, rejected, fetch_error", ("result",)
+        )
         self.counters = [v for v in vars(self).values() if isinstance(v, Counter | Histogram)]
+        # (manifest revision, content hash) of the active bundle, when a bundle manager runs.
+        self.revision_info: Callable[[], tuple[str, str]] | None = None
         self.gauges: dict[str, tuple[str, Callable[[], float]]] = {
             "constitutional_compliance_rate": ("Share of allowed decisions", self._compliance),
             "policy_cache_hit_rate": ("Share of cache lookups that hit", self._hit_rate),
@@ -128,3 +133,9 @@ class Metrics(Collector):
             yield metric.family()
         for name, (doc, read) in self.gauges.items():
             yield GaugeMetricFamily(name, doc, value=read())
+        if self.revision_info is not None:
+            info = GaugeMetricFamily(
+                "bundle_active_revision_info", "The active bundle (always 1)", labels=["revision", "content_hash"]
+            )
+            info.add_metric(list(self.revision_info()), 1)
+            yield info

@@ -131,10 +131,20 @@ def test_a_go_panic_comes_back_as_an_error(engine):
 def test_a_released_handle_is_refused_not_dereferenced(tmp_path):
     engine = Engine(write_bundle(tmp_path, "package p\nx := 1\n"), query="data.p.x")
     prepared = engine.entrypoint
-    engine.close()
+    prepared.close()
+    prepared.close()  # idempotent
     with pytest.raises(EngineError) as caught:
         prepared.evaluate({})
     assert caught.value.code == "invalid_handle"
+
+
+def test_a_prepared_query_outlives_the_engine_that_made_it(tmp_path):
+    """A request that holds a prepared query finishes on it even if its bundle was let go."""
+    engine = Engine(write_bundle(tmp_path, "package p\nx := 1\n"), query="data.p.x")
+    prepared = engine.entrypoint
+    engine.close()
+    del engine
+    assert prepared.evaluate({}) == 1
 
 
 def test_threads_evaluate_concurrently_with_serial_results(engine):

@@ -14,10 +14,10 @@ import orjson
 
 from policy_engine.bench.opa_server import OpaClient, opa_server
 from policy_engine.bench.stats import percentiles_us, rss_mb
-from policy_engine.decisions import Entrypoint, action_of, residual_entries
 from policy_engine.engine.engine import Engine
 from policy_engine.engine.residuals import specialise
 from policy_engine.http.acgs_request import opa_input, parse_evaluate_request
+from policy_engine.snapshot import Entrypoint, action_of, residual_entries
 from policy_engine.workload.trace import WorkloadParams, generate
 
 ENTRYPOINT_PATH = "acgs/constitutional/evaluate"

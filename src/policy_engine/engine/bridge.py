@@ -75,8 +75,9 @@ class Bridge:
     def version(self) -> dict:
         return orjson.loads(self._call(self._lib.pe_version)[1])
 
-    def load_bundle(self, path: str) -> tuple[int, dict]:
-        raw = path.encode()
+    def load_bundle(self, options: dict) -> tuple[int, dict]:
+        """options: {"path", "v0_compatible", "verification"} (bridge/bundle.go's loadOptions)."""
+        raw = orjson.dumps(options)
         return self._with_handle(self._lib.pe_load_bundle, raw, len(raw))
 
     def prepare(self, bundle: int, query: str) -> tuple[int, dict]:

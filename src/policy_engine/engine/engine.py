@@ -102,18 +102,53 @@ def item_result(item: tuple[int, bytes]) -> bytes | None:
     return None
 
 
+@dataclass(frozen=True)
+class Verification:
+    """How to verify a signed bundle: `opa run`'s --verification-key and its companions."""
+
+    key: str  # a PEM public key, an HMAC secret, or a file holding one
+    key_id: str = "default"
+    algorithm: str = "RS256"
+    scope: str = ""
+    exclude_files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    v0_compatible: bool = False  # Rego v0 unless the manifest says otherwise (--v0-compatible)
+    verification: Verification | None = None  # when set, an unsigned or tampered bundle is refused
+
+    def request(self, path: Path) -> dict:
+        request: dict = {"path": str(path), "v0_compatible": self.v0_compatible}
+        if self.verification is not None:
+            v = self.verification
+            request["verification"] = {
+                "key": v.key,
+                "key_id": v.key_id,
+                "algorithm": v.algorithm,
+                "scope": v.scope,
+                "exclude_files": list(v.exclude_files),
+            }
+        return request
+
+
 class Engine:
-    """A loaded bundle with its default entrypoint prepared. Immutable: a new bundle is a new Engine."""
+    """A loaded bundle with its default entrypoint prepared. Immutable: a new bundle is a new Engine.
+
+    Its bundle handle is released when the Engine is closed or forgotten; its prepared queries
+    each own their handle (the Go objects they use stay alive as long as they do)."""
 
     def __init__(
         self,
         bundle: str | Path | None = None,
         query: str = DEFAULT_QUERY,
         bridge: Bridge | None = None,
+        options: LoadOptions = LoadOptions(),
     ) -> None:
         self._bridge = bridge or load_bridge()
         self.bundle_path = Path(bundle) if bundle else default_bundle()
-        self._handle, info = self._bridge.load_bundle(str(self.bundle_path))
+        self._handle, info = self._bridge.load_bundle(options.request(self.bundle_path))
+        self._release = weakref.finalize(self, self._bridge.release, self._handle)
         self.revision: str = info["revision"]
         self.manifest_revision: str = info["manifest_revision"]
         self.roots: list[str] = info["roots"]
@@ -159,10 +194,9 @@ class Engine:
         return self._bridge.version()
 
     def close(self) -> None:
-        for prepared in self._prepared.values():
-            prepared.close()
+        """Releases the bundle now; each prepared query is released with its last holder."""
         self._prepared.clear()
-        self._bridge.release(self._handle)
+        self._release()
 
 
 __all__ = ["Engine", "EngineError", "PreparedQuery", "ReadPaths"]

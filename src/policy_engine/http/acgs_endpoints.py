@@ -2,12 +2,10 @@
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import msgspec
 import orjson
 
-from policy_engine import __version__
 from policy_engine.decisions import Decisions
 from policy_engine.engine.errors import EngineError
 from policy_engine.http.acgs_request import EvaluateRequest, RequestInvalid, opa_input, parse_evaluate_request
@@ -143,20 +141,6 @@ class AcgsEndpoints:
                 self._fragments.clear()
             found = self._fragments[result] = (orjson.dumps(fields)[1:-1], fields["allow"])
         return found
-
-    async def health(self, request: Request) -> Response:
-        dependencies = await self.decisions.dependencies()
-        degraded = any("unreachable" in state or "down" in state for state in dependencies.values())
-        return json_response(
-            200,
-            {
-                "status": "degraded" if degraded else "healthy",
-                "timestamp": datetime.now(UTC).isoformat(),
-                "version": __version__,
-                "policy_revision": self.decisions.revision,
-                "dependencies": dependencies,
-            },
-        )
 
     async def ready(self, request: Request) -> Response:
         if self.decisions.is_ready():

@@ -1,17 +1,21 @@
 """The ASGI application: routing, lifespan, and the layers below it wired together."""
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from policy_engine import __version__
 from policy_engine.batching.batcher import Batcher, Inline
-from policy_engine.bundle.watch import watch_bundle
+from policy_engine.bundle.manager import BundleManager, BundleUnavailable, Source
+from policy_engine.bundle.sources import HttpSource, LocalSource, Polling, is_url
 from policy_engine.cache.decision_cache import DecisionCache
 from policy_engine.cache.keys import L2Keys
 from policy_engine.cache.l1 import L1Cache
@@ -19,14 +23,14 @@ from policy_engine.cache.l2 import RedisTier
 from policy_engine.cache.warmup import warm
 from policy_engine.config import Settings
 from policy_engine.decisions import Decisions, EmbeddedDecisions, OpaHttpDecisions
-from policy_engine.engine.engine import Engine
-from policy_engine.engine.errors import EngineError
+from policy_engine.engine.engine import Engine, LoadOptions, Verification
 from policy_engine.http.acgs_endpoints import AcgsEndpoints
 from policy_engine.http.asgi import Request, Response, json_response, send
 from policy_engine.http.batch_endpoints import BatchEndpoints
 from policy_engine.http.opa_endpoints import OpaEndpoints
 from policy_engine.http.openapi import OPENAPI
 from policy_engine.metrics import Metrics
+from policy_engine.snapshot import PolicySnapshot
 
 log = logging.getLogger("policy_engine")
 
@@ -34,8 +38,35 @@ Handler = Callable[[Request], Awaitable[Response]]
 PrefixHandler = Callable[[Request, str], Awaitable[Response]]
 
 
-async def build_decisions(settings: Settings, metrics: Metrics) -> Decisions:
-    """The decision path the settings ask for; the engine is loaded here, in this process."""
+def load_options(settings: Settings) -> LoadOptions:
+    verification = None
+    if settings.verification_key:
+        verification = Verification(
+            settings.verification_key,
+            settings.verification_key_id,
+            settings.signing_alg,
+            settings.scope,
+            tuple(f for f in settings.exclude_files_verify.split(",") if f),
+        )
+    return LoadOptions(settings.v0_compatible, verification)
+
+
+def build_snapshot(settings: Settings, metrics: Metrics, bundle: Path) -> PolicySnapshot:
+    """A bundle loaded, verified, compiled and specialised: blocking, so run it in a thread."""
+    engine = Engine(bundle, query=settings.query, options=load_options(settings))
+    return PolicySnapshot(engine, metrics, settings.partial_eval)
+
+
+def bundle_source(settings: Settings) -> Source:
+    if is_url(settings.bundle):
+        polling = Polling(settings.bundle_min_delay, settings.bundle_max_delay, settings.bundle_long_poll_seconds)
+        return HttpSource(settings.bundle, polling, settings.bundle_token)
+    return LocalSource(Path(settings.bundle), settings.bundle_poll_seconds)
+
+
+async def build_decisions(settings: Settings, metrics: Metrics, snapshot: PolicySnapshot | None = None) -> Decisions:
+    """The decision path the settings ask for; the engine is loaded here, in this process (from the
+    local bundle unless a snapshot is given)."""
     if settings.engine == "opa-http":
         from policy_engine.engine.opa_http import CircuitBreaker, OpaHttpClient
 
@@ -44,12 +75,10 @@ async def build_decisions(settings: Settings, metrics: Metrics) -> Decisions:
         return OpaHttpDecisions(client, metrics)
     if settings.engine != "embedded":
         raise ValueError(f"unknown engine {settings.engine!r}: embedded or opa-http")
-    engine = Engine(settings.bundle, query=settings.query)
+    if snapshot is None:
+        snapshot = await asyncio.to_thread(build_snapshot, settings, metrics, Path(settings.bundle))
     batcher = Batcher(settings.batch_max, settings.batch_window_us, metrics) if settings.batching else Inline(metrics)
-    decisions = EmbeddedDecisions(engine, metrics, await build_cache(settings, metrics), batcher, settings.partial_eval)
-    if decisions.l2 is not None:
-        decisions.l2.subscribe_revisions(decisions.other_revision)
-    return decisions
+    return EmbeddedDecisions(snapshot, metrics, await build_cache(settings, metrics), batcher)
 
 
 async def build_cache(settings: Settings, metrics: Metrics) -> DecisionCache | None:
@@ -69,19 +98,26 @@ class App:
         self.settings = settings
         self.metrics = Metrics()
         self.decisions: Decisions | None = None
+        self.bundles: BundleManager | None = None
         self.routes: dict[str, dict[str, Handler]] = {}
         self.prefixes: list[tuple[str, dict[str, PrefixHandler]]] = []
         self._tasks: set[asyncio.Task] = set()
 
     async def startup(self) -> None:
-        self.decisions = await build_decisions(self.settings, self.metrics)
+        if self.settings.engine == "embedded":
+            build = functools.partial(build_snapshot, self.settings, self.metrics)
+            self.bundles = BundleManager(bundle_source(self.settings), build, self._activate, self.metrics)
+            await self.bundles.start()  # the first activation builds self.decisions
+        else:
+            self.decisions = await build_decisions(self.settings, self.metrics)
+        assert self.decisions is not None
         acgs = AcgsEndpoints(self.decisions, self.metrics, self.settings.query, self.settings.max_body_bytes)
         opa = OpaEndpoints(self.decisions, self.settings.max_body_bytes)
         batch = BatchEndpoints(acgs, self.decisions, self.settings.max_body_bytes, self.settings.batch_max_items)
         self.routes = {
             "/v1/evaluate": {"POST": acgs.evaluate},
             "/api/v1/evaluate": {"POST": acgs.evaluate},
-            "/health": {"GET": acgs.health},
+            "/health": {"GET": self.health},
             "/ready": {"GET": acgs.ready},
             "/metrics": {"GET": self.metrics_text},
             "/openapi.json": {"GET": self.openapi},
@@ -103,39 +139,65 @@ class App:
         task.add_done_callback(self._tasks.discard)
 
     async def _prepare(self, decisions: EmbeddedDecisions) -> None:
-        """Warm the cache (not ready until then), then watch the bundle if asked to."""
+        """Warm the cache (not ready until then), then follow the bundle's source."""
         if self.settings.warmup_file:
             decisions.ready = False
-            try:
-                await warm(decisions, self.settings.query, Path(self.settings.warmup_file))
-            except OSError as exc:
-                log.warning("warm-up skipped: %s", exc)
+            await self._warm(decisions)
             decisions.ready = True
-        if self.settings.bundle_poll_seconds > 0:
-            bundle = Path(self.settings.bundle)
-            await watch_bundle(bundle, self.settings.bundle_poll_seconds, lambda: self._reload(decisions))
-
-    async def _reload(self, decisions: EmbeddedDecisions) -> None:
-        """Load the changed bundle beside the current one; a bundle that fails to load changes nothing."""
-        try:
-            engine = await asyncio.to_thread(Engine, self.settings.bundle, self.settings.query)
-        except EngineError as exc:
-            log.error("new bundle rejected, still serving revision %s: %s", decisions.revision, exc.message)
-            return
-        if engine.revision == decisions.revision:
-            engine.close()
-            return
-        # Partial evaluation compiles the bundle once per action: off the event loop.
-        decisions.swap(engine, await asyncio.to_thread(decisions.residuals_for, engine))
-        log.warning("serving bundle revision %s", engine.revision)
-        if self.settings.warmup_file:
-            await warm(decisions, self.settings.query, Path(self.settings.warmup_file))
         if decisions.l2 is not None:
-            await decisions.l2.publish_revision(engine.revision)
+            decisions.l2.subscribe_revisions(self._announced)
+        assert self.bundles is not None
+        if self.settings.bundle_poll_seconds > 0 or is_url(self.settings.bundle):
+            await self.bundles.run()
+
+    async def _activate(self, snapshot: PolicySnapshot) -> None:
+        """A new snapshot, built off the loop: warmed under its own revision, then swapped in at
+        once, then announced to the other instances."""
+        if self.decisions is None:
+            self.decisions = await build_decisions(self.settings, self.metrics, snapshot)
+            return
+        assert isinstance(self.decisions, EmbeddedDecisions)
+        if self.settings.warmup_file:
+            await self._warm(self.decisions.warming(snapshot))
+        self.decisions.swap(snapshot)
+        if self.decisions.l2 is not None:
+            await self.decisions.l2.publish_revision(snapshot.revision)
+
+    async def _warm(self, decisions: EmbeddedDecisions) -> None:
+        try:
+            await warm(decisions, self.settings.query, Path(self.settings.warmup_file))
+        except OSError as exc:
+            log.warning("warm-up skipped: %s", exc)
+
+    def _announced(self, revision: str) -> None:
+        """Another instance activated a revision: look at the source now, not at the next interval."""
+        if self.bundles is not None and revision != self.bundles.status.content_hash:
+            self.bundles.poll_now()
+
+    async def health(self, request: Request) -> Response:
+        """API.md's health, with the bundle's revision; OPA's `?bundles` answers 500 until one is active."""
+        status = self.bundles.status if self.bundles is not None else None
+        if request.param("bundles") is not None and status is not None and not status.activated:
+            return json_response(500, {"error": "not all bundles have been activated"})
+        assert self.decisions is not None
+        dependencies = await self.decisions.dependencies()
+        degraded = any("unreachable" in state or "down" in state for state in dependencies.values())
+        document = {
+            "status": "degraded" if degraded else "healthy",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "version": __version__,
+            "policy_revision": self.decisions.revision,
+            "dependencies": dependencies,
+        }
+        if status is not None:
+            document["bundle"] = status.as_json()
+        return json_response(200, document)
 
     async def shutdown(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        if self.bundles is not None:
+            await self.bundles.close()
         if self.decisions is not None:
             await self.decisions.close()
 
@@ -183,6 +245,10 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
+                except BundleUnavailable as exc:
+                    log.error("cannot start: %s", exc)
+                    await send_fn({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 except Exception as exc:
                     log.exception("start-up failed")
                     await send_fn({"type": "lifespan.startup.failed", "message": repr(exc)})

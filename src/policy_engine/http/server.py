@@ -22,6 +22,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--bundle-poll-seconds", type=float, default=defaults.bundle_poll_seconds, help="reload on change; 0: off"
     )
+    bundles = parser.add_argument_group("bundles (OPA's bundle protocol and `opa run`'s verification flags)")
+    bundles.add_argument("--bundle-min-delay", type=float, default=defaults.bundle_min_delay, help="seconds")
+    bundles.add_argument("--bundle-max-delay", type=float, default=defaults.bundle_max_delay, help="seconds")
+    bundles.add_argument(
+        "--bundle-long-poll-seconds",
+        type=float,
+        default=defaults.bundle_long_poll_seconds,
+        help="ask the server to hold a poll until a change, up to this long (0: off)",
+    )
+    bundles.add_argument(
+        "--bundle-token", default=defaults.bundle_token, help="bearer token for the bundle server (PE_BUNDLE_TOKEN)"
+    )
+    bundles.add_argument("--verification-key", default=defaults.verification_key, help="PEM key, secret or file")
+    bundles.add_argument("--verification-key-id", default=defaults.verification_key_id)
+    bundles.add_argument("--signing-alg", default=defaults.signing_alg, help="RS256, ES256, HS256, ...")
+    bundles.add_argument("--scope", default=defaults.scope, help="the scope the signature must carry")
+    bundles.add_argument(
+        "--exclude-files-verify", default=defaults.exclude_files_verify, help="comma-separated files not verified"
+    )
+    bundles.add_argument(
+        "--v0-compatible", action="store_true", default=defaults.v0_compatible, help="Rego v0 unless the manifest says"
+    )
     parser.add_argument("--l2-read", action="store_true", default=defaults.l2_read, help="read Redis on an L1 miss")
     parser.add_argument("--shadow-rate", type=float, default=defaults.shadow_rate, help="share of hits re-evaluated")
     parser.add_argument("--batch-max-items", type=int, default=defaults.batch_max_items, help="per batch request")
