@@ -58,18 +58,15 @@ def test_nondeterministic_builtins_are_flagged_not_cacheable(tmp_path):
 def test_a_data_ref_that_is_not_constant_reaches_every_rule_under_its_prefix(tmp_path):
     """`data.p.denies[name]` may be any rule under data.p.denies: all of their reads count."""
     rego = (
-        "package p\n\nchecks := [\"low_trust\"]\n\n"
+        'package p\n\nchecks := ["low_trust"]\n\n'
         "x contains name if {\n\tsome name in checks\n\tdata.p.denies[name]\n}\n\n"
-        "denies.low_trust if input.context.trust < 0.5\n\ndenies.shell if input.action == \"shell\"\n"
+        'denies.low_trust if input.context.trust < 0.5\n\ndenies.shell if input.action == "shell"\n'
     )
     assert set(reads_of(tmp_path, rego).paths) == {("context", "trust"), ("action",)}
 
 
 def test_dynamic_refs_into_data_and_imports_are_followed(tmp_path):
-    rego = (
-        "package p\n\nimport data.q as h\n\nx if {\n\tsome k in [\"a\"]\n\th[k]\n}\n\n"
-        "y if data[input.pkg].z.w\n"
-    )
+    rego = 'package p\n\nimport data.q as h\n\nx if {\n\tsome k in ["a"]\n\th[k]\n}\n\ny if data[input.pkg].z.w\n'
     write_bundle(tmp_path, rego)
     (tmp_path / "q.rego").write_text("package q\n\na if input.deep.a\n")
     (tmp_path / "z.rego").write_text("package other.z\n\nw if input.elsewhere\n")
@@ -79,7 +76,7 @@ def test_dynamic_refs_into_data_and_imports_are_followed(tmp_path):
 
 def test_every_and_comprehensions_over_helpers_are_followed(tmp_path):
     rego = (
-        "package p\n\nnames := [\"a\", \"b\"]\n\nx if {\n\tevery n in names {\n\t\tdata.p.helpers[n]\n\t}\n}\n\n"
+        'package p\n\nnames := ["a", "b"]\n\nx if {\n\tevery n in names {\n\t\tdata.p.helpers[n]\n\t}\n}\n\n'
         "helpers.a if input.one\n\nhelpers.b if input.two\n"
     )
     assert set(reads_of(tmp_path, rego).paths) == {("one",), ("two",)}
