@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from policy_engine.bench.opa_server import OpaClient, opa_server
+from policy_engine.bench.redis_server import RedisServer
 from policy_engine.engine import Engine
 
 
@@ -25,3 +26,12 @@ def opa(opa_url: str) -> Iterator[OpaClient]:
     client = OpaClient(opa_url)
     yield client
     client.close()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A fresh local redis-server for one test."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()

@@ -2,13 +2,10 @@
 
 import shutil
 import time
-from collections.abc import Iterator
 
 import orjson
-import pytest
 
 from policy_engine.bench.opa_server import free_port
-from policy_engine.bench.redis_server import RedisServer
 from policy_engine.bundle.locate import default_bundle
 from policy_engine.cache.decision_cache import DecisionCache
 from policy_engine.cache.l1 import L1Cache
@@ -47,14 +44,6 @@ def eventually(condition, seconds: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition did not come true in time"
         time.sleep(0.05)
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_repeats_hit_noise_does_not_matter_and_a_read_field_does():

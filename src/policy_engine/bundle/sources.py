@@ -145,6 +145,7 @@ class HttpSource:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+            self._session = None
 
 
 def _replace_downloads(path: Path, payload: bytes) -> None:
