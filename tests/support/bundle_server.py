@@ -36,7 +36,7 @@ class BundleServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 server.requests.append(dict(self.headers.items()))
                 time.sleep(server.delay)
                 if server.token and self.headers.get("Authorization") != f"Bearer {server.token}":
