@@ -85,3 +85,12 @@ def test_the_same_content_is_one_revision_whatever_its_packaging(tmp_path):
     assert Engine(directory).revision == Engine(tarball).revision
     changed = copy_bundle(tmp_path / "changed", min_trust_safe=0.4)
     assert Engine(changed).revision != Engine(directory).revision
+
+
+def test_a_manifest_selects_rego_versions_per_file(tmp_path):
+    (tmp_path / "old.rego").write_text("package p\n\nallow { input.x == 1 }\n")
+    (tmp_path / "new.rego").write_text("package q\n\nallow if input.x == 1\n")
+    (tmp_path / ".manifest").write_text('{"rego_version": 1, "file_rego_versions": {"/old.rego": 0}}')
+    engine = Engine(tmp_path, query="data.p.allow")
+    assert engine.entrypoint.evaluate({"x": 1}) is True
+    assert engine.prepare("data.q.allow").evaluate({"x": 1}) is True
