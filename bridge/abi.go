@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"time"
 	"unsafe"
 )
 
@@ -149,13 +150,13 @@ func pe_prepare_partial(bundle C.uint64_t, request *C.char, requestLen C.int, ha
 }
 
 //export pe_compile
-func pe_compile(bundle C.uint64_t, request *C.char, requestLen C.int, out **C.char, outLen *C.int) C.int {
+func pe_compile(bundle C.uint64_t, request *C.char, requestLen C.int, timeoutUS C.int64_t, out **C.char, outLen *C.int) C.int {
 	return guard(out, outLen, func() answer {
 		b, err := getBundle(uint64(bundle))
 		if err != nil {
 			return fail(err)
 		}
-		res, err := b.compile(goBytes(request, requestLen))
+		res, err := b.compile(goBytes(request, requestLen), time.Duration(timeoutUS)*time.Microsecond)
 		if err != nil {
 			return fail(err)
 		}
@@ -164,7 +165,7 @@ func pe_compile(bundle C.uint64_t, request *C.char, requestLen C.int, out **C.ch
 }
 
 //export pe_eval
-func pe_eval(query C.uint64_t, input *C.char, inputLen C.int, out **C.char, outLen *C.int) C.int {
+func pe_eval(query C.uint64_t, input *C.char, inputLen C.int, timeoutUS C.int64_t, out **C.char, outLen *C.int) C.int {
 	return guard(out, outLen, func() answer {
 		q, err := getQuery(uint64(query))
 		if err != nil {
@@ -177,7 +178,7 @@ func pe_eval(query C.uint64_t, input *C.char, inputLen C.int, out **C.char, outL
 				return fail(&bridgeError{Code: "invalid_input", Message: "empty input"})
 			}
 		}
-		result, defined, berr := q.eval(raw)
+		result, defined, berr := q.eval(raw, time.Duration(timeoutUS)*time.Microsecond)
 		switch {
 		case berr != nil:
 			return fail(berr)
@@ -190,13 +191,13 @@ func pe_eval(query C.uint64_t, input *C.char, inputLen C.int, out **C.char, outL
 }
 
 //export pe_eval_many
-func pe_eval_many(query C.uint64_t, inputs *C.char, inputsLen C.int, out **C.char, outLen *C.int) C.int {
+func pe_eval_many(query C.uint64_t, inputs *C.char, inputsLen C.int, timeoutUS C.int64_t, out **C.char, outLen *C.int) C.int {
 	return guard(out, outLen, func() answer {
 		q, err := getQuery(uint64(query))
 		if err != nil {
 			return fail(err)
 		}
-		body, berr := q.evalMany(goBytes(inputs, inputsLen))
+		body, berr := q.evalMany(goBytes(inputs, inputsLen), time.Duration(timeoutUS)*time.Microsecond)
 		if berr != nil {
 			return fail(berr)
 		}

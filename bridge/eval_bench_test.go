@@ -29,7 +29,7 @@ func BenchmarkEval(b *testing.B) {
 	in, _ := os.ReadFile(os.Getenv("BENCH_INPUT"))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, _, err := q.eval(in); err != nil {
+		if _, _, err := q.eval(in, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

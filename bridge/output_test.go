@@ -45,7 +45,7 @@ func TestAnExpressionRegoDoesNotCaptureIsTrue(t *testing.T) {
 	if berr != nil {
 		t.Fatal(berr)
 	}
-	out, defined, berr := q.eval(nil)
+	out, defined, berr := q.eval(nil, 0)
 	if berr != nil || !defined || string(out) != "true" {
 		t.Fatalf("x := 1 gave %s (defined %v, error %v)", out, defined, berr)
 	}

@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sort"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/util"
 )
 
@@ -116,8 +119,9 @@ type compileResult struct {
 	Support []*ast.Module `json:"support,omitempty"`
 }
 
-// compile answers OPA's compile API: partial evaluation of a query, as the OPA server does.
-func (b *bundleState) compile(raw []byte) (*compileResult, *bridgeError) {
+// compile answers OPA's compile API: partial evaluation of a query, as the OPA server does,
+// cancelled after timeout (0: none). A query that does not compile is the client's error.
+func (b *bundleState) compile(raw []byte, timeout time.Duration) (*compileResult, *bridgeError) {
 	var req compileRequest
 	if err := util.UnmarshalJSON(raw, &req); err != nil {
 		return nil, newError("invalid_input", err)
@@ -126,6 +130,9 @@ func (b *bundleState) compile(raw []byte) (*compileResult, *bridgeError) {
 	if err != nil {
 		return nil, newError("invalid_query", err)
 	}
+	if len(parsed) == 0 {
+		return nil, &bridgeError{Code: "invalid_query", Message: "cannot evaluate empty query"}
+	}
 	opts := []func(*rego.Rego){rego.ParsedQuery(parsed), rego.Compiler(b.compiler), rego.Store(b.store), rego.Runtime(b.runtime)}
 	if req.Input != nil {
 		opts = append(opts, rego.Input(*req.Input))
@@ -133,8 +140,21 @@ func (b *bundleState) compile(raw []byte) (*compileResult, *bridgeError) {
 	if req.Unknowns != nil {
 		opts = append(opts, rego.Unknowns(req.Unknowns))
 	}
-	pq, err := rego.New(opts...).Partial(context.Background())
-	if err != nil {
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	pq, err := rego.New(opts...).Partial(ctx)
+	var compileErrors ast.Errors
+	switch {
+	case err == nil:
+	case topdown.IsCancel(err) || errors.Is(err, context.DeadlineExceeded):
+		return nil, timeoutError(timeout)
+	case errors.As(err, &compileErrors):
+		return nil, newError("invalid_query", err)
+	default:
 		return nil, newError("eval_error", err)
 	}
 	return &compileResult{Queries: pq.Queries, Support: pq.Support}, nil

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -33,14 +35,35 @@ func newPreparedQuery(query string, pq rego.PreparedEvalQuery, r reads) *prepare
 var noMetrics = rego.EvalMetrics(metrics.NoOp())
 
 // neverCancelled stands in for the per-evaluation goroutine OPA otherwise starts to watch the
-// context: evaluations here are short and never cancelled.
+// context, for evaluations without a deadline.
 var neverCancelled = topdown.NewCancel()
 
-// eval evaluates one input (nil: no input). It answers the JSON of the first expression's
-// value of the first result, or defined=false when the query is undefined.
-func (q *preparedQuery) eval(raw []byte) (result []byte, defined bool, berr *bridgeError) {
+// deadline is OPA's cancellation after a timeout, without the goroutine a context deadline
+// costs: a timer that cancels (stop it when done). A zero timeout never cancels.
+func deadline(timeout time.Duration) (topdown.Cancel, func() bool) {
+	if timeout <= 0 {
+		return neverCancelled, func() bool { return false }
+	}
+	cancel := topdown.NewCancel()
+	return cancel, time.AfterFunc(timeout, cancel.Cancel).Stop
+}
+
+// timeoutError is what a cancelled evaluation answers: Python may retry it off its event loop.
+func timeoutError(timeout time.Duration) *bridgeError {
+	return &bridgeError{Code: "eval_timeout", Message: fmt.Sprintf("evaluation cancelled after %s", timeout)}
+}
+
+// eval evaluates one input (nil: no input) within timeout (0: none). It answers the JSON of
+// the first expression's value of the first result, or defined=false when the query is undefined.
+func (q *preparedQuery) eval(raw []byte, timeout time.Duration) (result []byte, defined bool, berr *bridgeError) {
+	cancel, stop := deadline(timeout)
+	defer stop()
+	return q.evalWith(raw, cancel, timeout)
+}
+
+func (q *preparedQuery) evalWith(raw []byte, cancel topdown.Cancel, timeout time.Duration) ([]byte, bool, *bridgeError) {
 	opts := make([]rego.EvalOption, 0, 4)
-	opts = append(opts, rego.EvalExternalCancel(neverCancelled), noMetrics, keepTerm)
+	opts = append(opts, rego.EvalExternalCancel(cancel), noMetrics, keepTerm)
 	if raw != nil {
 		v, err := parseInput(raw)
 		if err != nil {
@@ -50,6 +73,9 @@ func (q *preparedQuery) eval(raw []byte) (result []byte, defined bool, berr *bri
 	}
 	rs, err := q.pq.Eval(context.Background(), opts...)
 	if err != nil {
+		if topdown.IsCancel(err) {
+			return nil, false, timeoutError(timeout)
+		}
 		return nil, false, newError("eval_error", err)
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
@@ -65,14 +91,18 @@ func (q *preparedQuery) eval(raw []byte) (result []byte, defined bool, berr *bri
 // evalMany evaluates framed inputs (see frames) in parallel goroutines and answers one
 // frame per input, in order: its status, then the result's JSON or the error's. Each item
 // is parsed and evaluated on its own, so one bad item never changes another's answer.
-func (q *preparedQuery) evalMany(raw []byte) ([]byte, *bridgeError) {
+//
+// One deadline covers the whole batch: items it cancels answer eval_timeout each.
+func (q *preparedQuery) evalMany(raw []byte, timeout time.Duration) ([]byte, *bridgeError) {
 	inputs, berr := readFrames(raw)
 	if berr != nil {
 		return nil, berr
 	}
+	cancel, stop := deadline(timeout)
+	defer stop()
 	statuses := make([]byte, len(inputs))
 	bodies := make([][]byte, len(inputs))
-	parallel(len(inputs), func(i int) { statuses[i], bodies[i] = q.evalItem(inputs[i]) })
+	parallel(len(inputs), func(i int) { statuses[i], bodies[i] = q.evalItem(inputs[i], cancel, timeout) })
 	out := make([]byte, 0, 64*len(inputs))
 	for i := range inputs {
 		out = appendFrame(out, statuses[i], bodies[i])
@@ -80,13 +110,13 @@ func (q *preparedQuery) evalMany(raw []byte) ([]byte, *bridgeError) {
 	return out, nil
 }
 
-func (q *preparedQuery) evalItem(input []byte) (status byte, body []byte) {
+func (q *preparedQuery) evalItem(input []byte, cancel topdown.Cancel, timeout time.Duration) (status byte, body []byte) {
 	defer func() {
 		if r := recover(); r != nil {
 			status, body = statusError, panicJSON(r)
 		}
 	}()
-	result, defined, berr := q.eval(input)
+	result, defined, berr := q.evalWith(input, cancel, timeout)
 	switch {
 	case berr != nil:
 		return statusError, errorJSON(berr)

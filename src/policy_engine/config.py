@@ -54,6 +54,17 @@ class Settings:
     batch_max_items: int = 1000
     batch_window_us: int = 0
     partial_eval: bool = True
+    eval_timeout_ms: int = 1000  # an evaluation's deadline; then OPA cancels it (a fail-closed deny)
+    disable_query_endpoints: bool = False  # refuse queries written by clients (/v1/compile)
+    # Connections (http/protocol.py): nothing is held for free.
+    max_header_bytes: int = 64 * 1024  # the request line and headers, else 431
+    max_headers: int = 100  # else 431
+    header_timeout: float = 10.0  # seconds for a request's head, from the connection or the last response, else 408
+    body_timeout: float = 30.0  # seconds for its body once the head is in, else 408
+    keep_alive_timeout: float = 5.0  # an idle connection is closed after this long
+    max_connections: int = 4096  # per worker: connections and requests beyond it are answered 503
+    drain_seconds: float = 0.0  # after SIGTERM, keep serving (not ready) this long before stopping
+    shutdown_timeout: float = 30.0  # then, at most this long for requests in flight
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":

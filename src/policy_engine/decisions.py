@@ -5,6 +5,7 @@ and `OpaHttpDecisions` (the old path: an external OPA over HTTP). The HTTP layer
 the `Decisions` protocol.
 """
 
+import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -98,7 +99,7 @@ class EmbeddedDecisions:
     async def decide(self, query: str, input_json: bytes | None, action: str | None = None) -> Decided:
         entry = self.snapshot.route(query, input_json, action)  # one snapshot for the whole request
         if input_json is None:
-            return Decided(entry.prepared.evaluate_json(None))
+            return Decided(await self.batcher.evaluate(entry.prepared, None))
         if entry.keys is None:
             self.metrics.cache_uncacheable.inc(entry.uncacheable_reason)
         if entry.keys is None or self.cache is None:
@@ -120,7 +121,9 @@ class EmbeddedDecisions:
         return Decided(result)
 
     async def compile(self, body: bytes) -> tuple[int, bytes]:
-        return 200, orjson.dumps({"result": self.engine.compile(body)})
+        """A client's query, on a thread and within the evaluation deadline: never on the event loop."""
+        timeout = self.batcher.deadlines.timeout
+        return 200, orjson.dumps({"result": await asyncio.to_thread(self.engine.compile, body, timeout)})
 
     async def dependencies(self) -> dict[str, str]:
         return {

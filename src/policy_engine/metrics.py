@@ -87,6 +87,11 @@ class Metrics(Collector):
         )
         self.engine_calls = Counter("engine_calls_total", "Calls into the engine (one per batch)")
         self.batch_size = Histogram("engine_batch_size", "Decisions per engine call", (), BATCH_BUCKETS)
+        self.slow_evaluations = Counter(
+            "engine_slow_evaluations_total",
+            "Evaluations that outlived their event-loop slice (moved to a thread)",
+        )
+        self.timeouts = Counter("engine_timeouts_total", "Evaluations cancelled at their deadline (--eval-timeout-ms)")
         self.single_flight = Counter(
             "engine_single_flight_total", "Misses that joined an identical in-flight evaluation"
         )

@@ -44,9 +44,10 @@ class Bridge:
         _signature(lib.pe_load_bundle, cp, n, u64p)
         _signature(lib.pe_prepare, _u64, cp, n, u64p)
         _signature(lib.pe_prepare_partial, _u64, cp, n, u64p)
-        _signature(lib.pe_compile, _u64, cp, n)
-        _signature(lib.pe_eval, _u64, cp, n)
-        _signature(lib.pe_eval_many, _u64, cp, n)
+        i64 = ctypes.c_int64
+        _signature(lib.pe_compile, _u64, cp, n, i64)
+        _signature(lib.pe_eval, _u64, cp, n, i64)
+        _signature(lib.pe_eval_many, _u64, cp, n, i64)
         _signature(lib.pe_key, _u64, cp, n)
         lib.pe_free.argtypes = [ctypes.c_void_p]
         lib.pe_free.restype = None
@@ -88,23 +89,27 @@ class Bridge:
         raw = orjson.dumps(request)
         return self._with_handle(self._lib.pe_prepare_partial, bundle, raw, len(raw))
 
-    def compile(self, bundle: int, request: bytes) -> dict:
-        return orjson.loads(self._call(self._lib.pe_compile, bundle, request, len(request))[1])
+    def compile(self, bundle: int, request: bytes, timeout: float = 0) -> dict:
+        """OPA's compile API; cancelled after `timeout` seconds (0: never)."""
+        _, body = self._call(self._lib.pe_compile, bundle, request, len(request), _micros(timeout))
+        return orjson.loads(body)
 
-    def eval(self, query: int, input_json: bytes | None) -> bytes | None:
-        """The result's JSON, or None when undefined. input_json None: no input."""
+    def eval(self, query: int, input_json: bytes | None, timeout: float = 0) -> bytes | None:
+        """The result's JSON, or None when undefined. input_json None: no input. Cancelled after
+        `timeout` seconds (0: never) with the EvaluationTimeout error."""
         if input_json is None:
-            status, body = self._call(self._lib.pe_eval, query, None, -1)
+            status, body = self._call(self._lib.pe_eval, query, None, -1, _micros(timeout))
         else:
-            status, body = self._call(self._lib.pe_eval, query, input_json, len(input_json))
+            status, body = self._call(self._lib.pe_eval, query, input_json, len(input_json), _micros(timeout))
         return None if status == UNDEFINED else body
 
-    def eval_many(self, query: int, inputs_json: Sequence[bytes]) -> list[tuple[int, bytes]]:
+    def eval_many(self, query: int, inputs_json: Sequence[bytes], timeout: float = 0) -> list[tuple[int, bytes]]:
         """Per input, in order: (OK, the result's JSON), (UNDEFINED, b"") or (ERROR, the error's JSON).
+        One deadline (seconds, 0: none) covers the batch.
 
         Inputs and results cross as frames (bridge/frames.go): bytes, never re-encoded."""
         framed = b"".join(_LENGTH.pack(len(raw)) + raw for raw in inputs_json)
-        _, body = self._call(self._lib.pe_eval_many, query, framed, len(framed))
+        _, body = self._call(self._lib.pe_eval_many, query, framed, len(framed), _micros(timeout))
         return _frames(body or b"")
 
     def key(self, query: int, input_json: bytes) -> bytes:
@@ -121,6 +126,12 @@ class Bridge:
 
 
 _LENGTH = struct.Struct("<I")
+
+
+def _micros(seconds: float) -> int:
+    return max(0, round(seconds * 1_000_000))
+
+
 _HEADER = struct.Struct("<BI")
 
 

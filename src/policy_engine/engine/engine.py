@@ -55,9 +55,10 @@ class PreparedQuery:
         self.reads = ReadPaths.from_bridge(info["reads"])
         self.residual: tuple[str, ...] = tuple(info.get("residual") or ())
 
-    def evaluate_json(self, input_json: bytes | None) -> bytes | None:
-        """The result as JSON bytes, None when undefined; input_json None means no input."""
-        return self._bridge.eval(self._handle, input_json)
+    def evaluate_json(self, input_json: bytes | None, timeout: float = 0) -> bytes | None:
+        """The result as JSON bytes, None when undefined; input_json None means no input.
+        Raises EvaluationTimeout past `timeout` seconds (0: no deadline)."""
+        return self._bridge.eval(self._handle, input_json, timeout)
 
     def evaluate(self, input: Any) -> Any:
         result = self.evaluate_json(orjson.dumps(input))
@@ -65,9 +66,10 @@ class PreparedQuery:
             raise UndefinedDecision()
         return orjson.loads(result)
 
-    def evaluate_many_json(self, inputs_json: Sequence[bytes]) -> list[tuple[int, bytes]]:
-        """One bridge call, evaluated in parallel goroutines; per input (status, bytes): see item_result."""
-        return self._bridge.eval_many(self._handle, inputs_json)
+    def evaluate_many_json(self, inputs_json: Sequence[bytes], timeout: float = 0) -> list[tuple[int, bytes]]:
+        """One bridge call, evaluated in parallel goroutines; per input (status, bytes): see item_result.
+        Items still running `timeout` seconds after the call started (0: no deadline) time out."""
+        return self._bridge.eval_many(self._handle, inputs_json, timeout)
 
     def evaluate_many(self, inputs: Sequence[Any]) -> list[Any]:
         """Results in order; an input that fails gets its EngineError in its place."""
@@ -180,9 +182,9 @@ class Engine:
         handle, info = self._bridge.prepare_partial(self._handle, request)
         return PreparedQuery(self._bridge, handle, info)
 
-    def compile(self, request_json: bytes) -> dict:
-        """OPA's compile API: partial evaluation of {"query", "input", "unknowns"}."""
-        return self._bridge.compile(self._handle, request_json)
+    def compile(self, request_json: bytes, timeout: float = 0) -> dict:
+        """OPA's compile API: partial evaluation of {"query", "input", "unknowns"}, within `timeout` s."""
+        return self._bridge.compile(self._handle, request_json, timeout)
 
     def evaluate(self, input: Any) -> Any:
         return self.entrypoint.evaluate(input)

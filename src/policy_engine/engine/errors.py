@@ -33,6 +33,12 @@ class EvaluationError(EngineError):
     code = "eval_error"
 
 
+class EvaluationTimeout(EngineError):
+    """The evaluation ran past its deadline and OPA cancelled it."""
+
+    code = "eval_timeout"
+
+
 class UndefinedDecision(EngineError):
     """The query has no result for this input (OPA's `undefined`)."""
 
@@ -49,6 +55,7 @@ _BY_CODE: dict[str, type[EngineError]] = {
     "partial_error": CompileError,
     "invalid_input": InvalidInput,
     "eval_error": EvaluationError,
+    "eval_timeout": EvaluationTimeout,
 }
 
 

@@ -141,8 +141,3 @@ class AcgsEndpoints:
                 self._fragments.clear()
             found = self._fragments[result] = (orjson.dumps(fields)[1:-1], fields["allow"])
         return found
-
-    async def ready(self, request: Request) -> Response:
-        if self.decisions.is_ready():
-            return json_response(200, {"status": "ready"})
-        return json_response(503, {"detail": "Service not ready"})

@@ -13,7 +13,7 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from policy_engine import __version__
-from policy_engine.batching.batcher import Batcher, Inline
+from policy_engine.batching.batcher import Batcher, Deadlines, Inline
 from policy_engine.bundle.manager import BundleManager, BundleUnavailable, Source
 from policy_engine.bundle.sources import HttpSource, LocalSource, Polling, is_url
 from policy_engine.cache.decision_cache import DecisionCache
@@ -27,8 +27,10 @@ from policy_engine.engine.engine import Engine, LoadOptions, Verification
 from policy_engine.http.acgs_endpoints import AcgsEndpoints
 from policy_engine.http.asgi import Request, Response, json_response, send
 from policy_engine.http.batch_endpoints import BatchEndpoints
+from policy_engine.http.drain import Drain
 from policy_engine.http.opa_endpoints import OpaEndpoints
 from policy_engine.http.openapi import OPENAPI
+from policy_engine.http.supervision import die_with_parent
 from policy_engine.metrics import Metrics
 from policy_engine.snapshot import PolicySnapshot
 
@@ -77,7 +79,12 @@ async def build_decisions(settings: Settings, metrics: Metrics, snapshot: Policy
         raise ValueError(f"unknown engine {settings.engine!r}: embedded or opa-http")
     if snapshot is None:
         snapshot = await asyncio.to_thread(build_snapshot, settings, metrics, Path(settings.bundle))
-    batcher = Batcher(settings.batch_max, settings.batch_window_us, metrics) if settings.batching else Inline(metrics)
+    deadlines = Deadlines(timeout=settings.eval_timeout_ms / 1000)
+    batcher = (
+        Batcher(settings.batch_max, settings.batch_window_us, metrics, deadlines)
+        if settings.batching
+        else Inline(metrics, deadlines)
+    )
     return EmbeddedDecisions(snapshot, metrics, await build_cache(settings, metrics), batcher)
 
 
@@ -99,11 +106,13 @@ class App:
         self.metrics = Metrics()
         self.decisions: Decisions | None = None
         self.bundles: BundleManager | None = None
+        self.drain = Drain(settings.drain_seconds, settings.shutdown_timeout)
         self.routes: dict[str, dict[str, Handler]] = {}
         self.prefixes: list[tuple[str, dict[str, PrefixHandler]]] = []
         self._tasks: set[asyncio.Task] = set()
 
     async def startup(self) -> None:
+        self.drain.install(asyncio.get_running_loop())
         if self.settings.engine == "embedded":
             build = functools.partial(build_snapshot, self.settings, self.metrics)
             self.bundles = BundleManager(bundle_source(self.settings), build, self._activate, self.metrics)
@@ -118,10 +127,12 @@ class App:
             "/v1/evaluate": {"POST": acgs.evaluate},
             "/api/v1/evaluate": {"POST": acgs.evaluate},
             "/health": {"GET": self.health},
-            "/ready": {"GET": acgs.ready},
+            "/ready": {"GET": self.ready},
             "/metrics": {"GET": self.metrics_text},
             "/openapi.json": {"GET": self.openapi},
-            "/v1/compile": {"POST": opa.compile},
+            "/v1/compile": {
+                "POST": _query_endpoints_disabled if self.settings.disable_query_endpoints else opa.compile
+            },
             "/v1/batch/evaluate": {"POST": batch.evaluate},
         }
         self.prefixes = [
@@ -173,6 +184,12 @@ class App:
         """Another instance activated a revision: look at the source now, not at the next interval."""
         if self.bundles is not None and revision != self.bundles.status.content_hash:
             self.bundles.poll_now()
+
+    async def ready(self, request: Request) -> Response:
+        """API.md's readiness: 503 while warming up and from the moment a stop is asked for."""
+        if self.drain.draining or self.decisions is None or not self.decisions.is_ready():
+            return json_response(503, {"detail": "Service not ready"})
+        return json_response(200, {"status": "ready"})
 
     async def health(self, request: Request) -> Response:
         """API.md's health, with the bundle's revision; OPA's `?bundles` answers 500 until one is active."""
@@ -229,6 +246,7 @@ class App:
 
     async def http(self, scope: dict, receive: Any, send_fn: Any) -> None:
         started = time.perf_counter()
+        self.drain.seen()
         request = Request(scope["method"], scope["path"], scope["query_string"], scope, receive)
         if self.decisions is None:
             response = json_response(503, {"detail": "Service not ready"})
@@ -260,6 +278,11 @@ class App:
                 return
 
 
+async def _query_endpoints_disabled(request: Request) -> Response:
+    message = "queries from clients are disabled on this service (--disable-query-endpoints)"
+    return json_response(403, {"code": "forbidden", "message": message})
+
+
 async def _not_found() -> Response:
     return json_response(404, {"detail": "Not Found"})
 
@@ -273,6 +296,7 @@ async def _not_allowed(methods: dict) -> Response:
 
 def create_app() -> App:
     """uvicorn's factory: each worker process builds its own app (and loads its own bridge)."""
+    die_with_parent()
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return App(settings)

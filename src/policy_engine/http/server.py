@@ -50,12 +50,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--no-batching", dest="batching", action="store_false", default=defaults.batching)
     parser.add_argument("--batch-window-us", type=int, default=defaults.batch_window_us, help="0: no waiting")
     parser.add_argument("--no-partial-eval", dest="partial_eval", action="store_false", default=defaults.partial_eval)
+    parser.add_argument(
+        "--eval-timeout-ms", type=int, default=defaults.eval_timeout_ms, help="an evaluation's deadline (fail closed)"
+    )
+    parser.add_argument(
+        "--disable-query-endpoints",
+        action="store_true",
+        default=defaults.disable_query_endpoints,
+        help="refuse queries written by clients (/v1/compile)",
+    )
+    conns = parser.add_argument_group("connections")
+    conns.add_argument("--max-header-bytes", type=int, default=defaults.max_header_bytes, help="else 431")
+    conns.add_argument("--max-headers", type=int, default=defaults.max_headers, help="else 431")
+    conns.add_argument("--header-timeout", type=float, default=defaults.header_timeout, help="seconds, else 408")
+    conns.add_argument("--body-timeout", type=float, default=defaults.body_timeout, help="seconds, else 408")
+    conns.add_argument("--keep-alive-timeout", type=float, default=defaults.keep_alive_timeout, help="seconds")
+    conns.add_argument(
+        "--max-connections", type=int, default=defaults.max_connections, help="per worker; beyond it 503"
+    )
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=defaults.drain_seconds,
+        help="after SIGTERM, /ready is 503 and requests are still served this long (for load balancers)",
+    )
+    parser.add_argument(
+        "--shutdown-timeout", type=float, default=defaults.shutdown_timeout, help="seconds for requests in flight"
+    )
     parser.add_argument("--log-level", default=defaults.log_level, help="(LOG_LEVEL)")
     return parser
 
 
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    from policy_engine.http.protocol import BoundedHttpToolsProtocol
 
     overrides = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
     settings = Settings(**{**Settings.from_env().__dict__, **overrides})
@@ -67,10 +96,12 @@ def serve(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=settings.workers,
         loop="uvloop",
-        http="httptools",
+        http=BoundedHttpToolsProtocol,
+        timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
+        limit_concurrency=settings.max_connections,
         lifespan="on",
         access_log=False,
         log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
     )
     return 0
