@@ -11,7 +11,7 @@ from tests.support.service import client, running_service
 
 SLOW = (
     "package acgs.constitutional\n\n"
-    "evaluate := {\"allow\": true, \"n\": n} if {\n\tn := count(numbers.range(1, input.data.size))\n}\n"
+    'evaluate := {"allow": true, "n": n} if {\n\tn := count(numbers.range(1, input.data.size))\n}\n'
 )
 
 
@@ -23,7 +23,8 @@ def timed(call) -> tuple[object, float]:
 
 def test_a_slow_evaluation_is_denied_at_its_deadline_while_health_still_answers(tmp_path):
     bundle = write_bundle(tmp_path, SLOW)
-    with running_service("--bundle", str(bundle), "--eval-timeout-ms", "2000", "--no-cache") as url, client(url) as http:
+    args = ("--bundle", str(bundle), "--eval-timeout-ms", "2000", "--no-cache")
+    with running_service(*args) as url, client(url) as http:
         fast = http.post("/v1/evaluate", content=b'{"action": "a", "input_data": {"size": 10}}').json()
         assert fast["allow"] is True
         slow: dict = {}
