@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -23,14 +24,51 @@ func expressionJSON(v any) ([]byte, error) {
 // resultJSON encodes a result as encoding/json encodes OPA's usual result: the same bytes.
 // Values it does not write itself (sets, non-string keys) go through OPA's conversion.
 func resultJSON(v ast.Value) ([]byte, error) {
-	if out, ok := appendJSON(make([]byte, 0, 256), v); ok {
-		return out, nil
+	out, ok := appendJSON(make([]byte, 0, 256), v)
+	if !ok {
+		x, err := ast.JSON(v)
+		if err != nil {
+			return nil, err
+		}
+		if out, err = json.Marshal(x); err != nil {
+			return nil, err
+		}
 	}
-	x, err := ast.JSON(v)
-	if err != nil {
-		return nil, err
+	// OPA's server answers {"result": ...} through encoding/json, whose scanner refuses JSON
+	// nested deeper than 10,000 levels: a result that deep is an error there, and so here.
+	if len(out) >= 2*maxResultDepth && nesting(out) > maxResultDepth {
+		return nil, fmt.Errorf("json: the result exceeds the maximum nesting depth of %d", maxResultDepth)
 	}
-	return json.Marshal(x)
+	return out, nil
+}
+
+// maxResultDepth leaves one level of encoding/json's 10,000 for the {"result": ...} around it.
+const maxResultDepth = 10000 - 1
+
+// nesting is the deepest nesting of arrays and objects in a JSON text.
+func nesting(text []byte) int {
+	depth, deepest, inString, escaped := 0, 0, false, false
+	for _, c := range text {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+			deepest = max(deepest, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return deepest
 }
 
 func appendJSON(dst []byte, v ast.Value) ([]byte, bool) {

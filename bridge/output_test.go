@@ -50,3 +50,19 @@ func TestAnExpressionRegoDoesNotCaptureIsTrue(t *testing.T) {
 		t.Fatalf("x := 1 gave %s (defined %v, error %v)", out, defined, berr)
 	}
 }
+
+func TestAResultNestedBeyondWhatOPAsServerEncodesIsAnError(t *testing.T) {
+	deep := func(n int) ast.Value {
+		v := ast.Value(ast.Number("0"))
+		for range n {
+			v = ast.NewArray(ast.NewTerm(v))
+		}
+		return v
+	}
+	if _, err := resultJSON(deep(maxResultDepth)); err != nil {
+		t.Errorf("depth %d: %v", maxResultDepth, err)
+	}
+	if _, err := resultJSON(deep(maxResultDepth + 1)); err == nil {
+		t.Errorf("depth %d: no error", maxResultDepth+1)
+	}
+}

@@ -8,7 +8,7 @@ is cheaper to evaluate. It is used only for inputs whose `action` is exactly its
 import logging
 from collections.abc import Iterable
 
-import orjson
+import msgspec
 
 from policy_engine.engine.engine import Engine, PreparedQuery
 from policy_engine.engine.errors import EngineError
@@ -19,15 +19,20 @@ ACTION_PATH = ("action",)
 MAX_RESIDUALS = 256
 
 
+_config = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_list = msgspec.json.Decoder(list[msgspec.Raw])
+
+
 def config_actions(engine: Engine, config_query: str = "data.acgs.config") -> set[str]:
-    """Every string of every list in the policy's configuration (the action lists)."""
+    """Every string of every list in the policy's configuration (the action lists). Only those
+    are decoded: any other value (a number beyond a float included) is left alone."""
     raw = engine.prepare(config_query).evaluate_json(None)
-    config = orjson.loads(raw) if raw else {}
+    if not raw or raw[:1] != b"{":
+        return set()
     found: set[str] = set()
-    if type(config) is dict:
-        for value in config.values():
-            if type(value) is list:
-                found.update(v for v in value if type(v) is str)
+    for value in _config.decode(raw).values():
+        if bytes(value)[:1] == b"[":
+            found.update(msgspec.json.decode(item, type=str) for item in _list.decode(value) if bytes(item)[:1] == b'"')
     return found
 
 

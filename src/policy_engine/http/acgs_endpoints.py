@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import msgspec
 import orjson
 
+from policy_engine import jsontext
 from policy_engine.decisions import Decisions
 from policy_engine.engine.errors import EngineError
 from policy_engine.http.acgs_request import EvaluateRequest, RequestInvalid, opa_input, parse_evaluate_request
@@ -24,37 +25,42 @@ def too_large(limit: int) -> Response:
     return json_response(413, {"detail": f"request body exceeds the limit of {limit} bytes"})
 
 
-class _Confidence(msgspec.Struct):
-    confidence_score: msgspec.Raw = msgspec.Raw(b"null")
+class _Decision(msgspec.Struct):
+    """The fields the API reads of a decision document, as their bytes: nothing else of the
+    document is decoded (a number beyond a float elsewhere in it changes nothing)."""
+
+    allow: msgspec.Raw = msgspec.Raw()
+    violations: msgspec.Raw = msgspec.Raw()
+    reason: msgspec.Raw = msgspec.Raw()
+    confidence_score: msgspec.Raw = msgspec.Raw()
+    policy_version: msgspec.Raw = msgspec.Raw()
+    rule: msgspec.Raw = msgspec.Raw()
 
 
-_confidence = msgspec.json.Decoder(_Confidence)
+_decision = msgspec.json.Decoder(_Decision)
+_items = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 def decision_fields(result: bytes) -> dict:
     """The API's fields from the policy's decision document (its JSON), with the old defaults.
 
-    Anything but a literal true is a deny: a malformed document never allows. The confidence
-    keeps the policy's number text."""
-    document = orjson.loads(result)
-    if type(document) is not dict:
-        raise EngineError(f"the decision is not an object: {result[:200].decode(errors='replace')}")
-    violations = document.get("violations", [])
-    if type(violations) is not list:
-        violations = [violations]
-    confidence = document.get("confidence_score")
-    reason = document.get("reason")
+    Anything but a literal true is a deny: a malformed document never allows. Values keep the
+    policy's text: a number that is not a string is written as the policy wrote it."""
+    try:
+        document = _decision.decode(result)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise EngineError(f"the decision is not an object: {result[:200].decode(errors='replace')}") from exc
+    violations = bytes(document.violations) or b"[]"
+    items = _items.decode(violations) if violations[:1] == b"[" else [violations]
+    reason, confidence = bytes(document.reason), bytes(document.confidence_score)
+    version, rule = bytes(document.policy_version), bytes(document.rule)
     return {
-        "allow": document.get("allow") is True,
-        "violations": [v if type(v) is str else orjson.dumps(v).decode() for v in violations],
-        "reason": reason if reason is None or type(reason) is str else str(reason),
-        "confidence_score": (
-            orjson.Fragment(bytes(_confidence.decode(result).confidence_score))
-            if type(confidence) in (int, float)
-            else None
-        ),
-        "policy_version": str(document.get("policy_version", DEFAULT_POLICY_VERSION)),
-        "rule": document.get("rule"),
+        "allow": bytes(document.allow) == b"true",
+        "violations": [jsontext.string_or_text(bytes(v)) for v in items],
+        "reason": None if reason in (b"", b"null") else jsontext.string_or_text(reason),
+        "confidence_score": orjson.Fragment(confidence) if confidence and confidence[:1] in b"-0123456789" else None,
+        "policy_version": jsontext.string_or_text(version) if version else DEFAULT_POLICY_VERSION,
+        "rule": orjson.Fragment(rule) if rule else None,
     }
 
 

@@ -4,6 +4,7 @@ The client's `input_data` and `context` reach OPA as the client's bytes (jsontex
 decoded values serve validation and routing only.
 """
 
+import re
 from dataclasses import dataclass
 
 import msgspec
@@ -29,12 +30,28 @@ class RequestInvalid(Exception):
         self.errors = errors
 
 
-class _Spans(msgspec.Struct):
-    input_data: msgspec.Raw = msgspec.Raw(b"{}")
-    context: msgspec.Raw = msgspec.Raw(b"{}")
+class _Body(msgspec.Struct):
+    """The request's fields as their bytes: nothing below them is decoded (numbers OPA reads
+    whole, nesting as deep as OPA's decoder allows)."""
+
+    action: msgspec.Raw = msgspec.Raw()
+    agent_id: msgspec.Raw = msgspec.Raw()
+    input_data: msgspec.Raw = msgspec.Raw()
+    context: msgspec.Raw = msgspec.Raw()
 
 
-_spans = msgspec.json.Decoder(_Spans)
+class _Context(msgspec.Struct):
+    agent: msgspec.Raw = msgspec.Raw()
+
+
+class _Agent(msgspec.Struct):
+    id: msgspec.Raw = msgspec.Raw()
+
+
+_body = msgspec.json.Decoder(_Body)
+_BYTE = re.compile(r"\(byte (\d+)\)")
+_context = msgspec.json.Decoder(_Context)
+_agent = msgspec.json.Decoder(_Agent)
 
 
 def _error(field: str, msg: str, kind: str) -> dict:
@@ -46,40 +63,62 @@ def decode_json_body(raw: bytes) -> object:
     try:
         return jsontext.loads(raw)
     except jsontext.DecodeError as exc:
-        position = getattr(exc, "pos", 0)
-        message = getattr(exc, "msg", str(exc))
-        raise RequestInvalid(
-            [{"loc": ["body", position], "msg": f"JSON decode error: {message}", "type": "value_error.jsondecode"}]
-        ) from exc
+        raise not_json(exc) from exc
+
+
+def not_json(exc: Exception) -> RequestInvalid:
+    """FastAPI's JSON decode error, at the byte the decoder stopped at."""
+    message = getattr(exc, "msg", str(exc))
+    at = _BYTE.search(str(exc))
+    position = getattr(exc, "pos", int(at.group(1)) if at else 0)
+    return RequestInvalid(
+        [{"loc": ["body", position], "msg": f"JSON decode error: {message}", "type": "value_error.jsondecode"}]
+    )
 
 
 def parse_evaluate_request(raw: bytes) -> EvaluateRequest:
     """Validate a JSON body; unknown top-level fields are ignored."""
-    body = decode_json_body(raw)
-    if type(body) is not dict:
-        raise RequestInvalid([{"loc": ["body"], "msg": "value is not a valid dict", "type": "type_error.dict"}])
+    try:
+        body, _ = jsontext.decode(raw, _body)
+    except msgspec.ValidationError as exc:
+        raise RequestInvalid(
+            [{"loc": ["body"], "msg": "value is not a valid dict", "type": "type_error.dict"}]
+        ) from exc
+    except jsontext.DecodeError as exc:
+        raise not_json(exc) from exc
+    action, agent_id = bytes(body.action), bytes(body.agent_id)
+    input_data, context = bytes(body.input_data) or b"{}", bytes(body.context) or b"{}"
     errors = []
-    action = body.get("action")
-    if "action" not in body or action is None:
+    if action in (b"", b"null"):
         errors.append(_error("action", "field required", "value_error.missing"))
-    elif type(action) is not str:
+    elif action[:1] != b'"':
         errors.append(_error("action", "str type expected", "type_error.str"))
-    agent_id = body.get("agent_id")
-    if agent_id is not None and type(agent_id) is not str:
+    if agent_id not in (b"", b"null") and agent_id[:1] != b'"':
         errors.append(_error("agent_id", "str type expected", "type_error.str"))
-    if type(body.get("input_data", {})) is not dict:
+    if input_data[:1] != b"{":
         errors.append(_error("input_data", "value is not a valid dict", "type_error.dict"))
-    context = body.get("context", {})
-    if context is not None and type(context) is not dict:
+    if context != b"null" and context[:1] != b"{":
         errors.append(_error("context", "value is not a valid dict", "type_error.dict"))
     if errors:
         raise RequestInvalid(errors)
-    if agent_id is None and context:
-        agent = context.get("agent")
-        if type(agent) is dict and type(agent.get("id")) is str:
-            agent_id = agent["id"]
-    spans, _ = jsontext.decode(raw, _spans)
-    return EvaluateRequest(action, agent_id, bytes(spans.input_data), bytes(spans.context))
+    agent = agent_id if agent_id not in (b"", b"null") else _agent_of(context)
+    return EvaluateRequest(
+        jsontext.string_or_text(action),
+        jsontext.string_or_text(agent) if agent else None,
+        input_data,
+        context,
+    )
+
+
+def _agent_of(context: bytes) -> bytes:
+    """context.agent.id when it is a string (the old service's fallback for agent_id), else b""."""
+    if context == b"null":
+        return b""
+    agent = bytes(_context.decode(context).agent)
+    if agent[:1] != b"{":
+        return b""
+    found = bytes(_agent.decode(agent).id)
+    return found if found[:1] == b'"' else b""
 
 
 def opa_input(request: EvaluateRequest, evaluation_id: str | None = None) -> bytes:

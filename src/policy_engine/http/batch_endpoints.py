@@ -15,7 +15,7 @@ from policy_engine import jsontext
 from policy_engine.decisions import Decisions
 from policy_engine.engine.errors import CompileError, EngineError, InvalidInput
 from policy_engine.http.acgs_endpoints import AcgsEndpoints, too_large, unprocessable
-from policy_engine.http.acgs_request import RequestInvalid, decode_json_body, parse_evaluate_request
+from policy_engine.http.acgs_request import RequestInvalid, not_json, parse_evaluate_request
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
 from policy_engine.http.ids import decision_id
 from policy_engine.http.opa_endpoints import body_too_large, decode_document, opa_error, query_for_path
@@ -63,18 +63,16 @@ class BatchEndpoints:
 
     async def evaluate(self, request: Request) -> Response:
         try:
-            raw = await request.body(self.max_body)
-            body = decode_json_body(raw)
+            items = jsontext.decode(await request.body(self.max_body), _batch_evaluate)[0].requests
         except BodyTooLarge:
             return too_large(self.max_body)
-        except RequestInvalid as exc:
-            return unprocessable(exc.errors)
-        if type(body) is not dict or type(body.get("requests")) is not list:
-            loc = ["body", "requests"] if type(body) is dict else ["body"]
+        except msgspec.ValidationError as exc:
+            loc = ["body", "requests"] if "requests" in str(exc) else ["body"]
             return unprocessable(
                 [{"loc": loc, "msg": "a list of evaluate requests is required", "type": "type_error.list"}]
             )
-        items = jsontext.decode(raw, _batch_evaluate)[0].requests
+        except jsontext.DecodeError as exc:
+            return unprocessable(not_json(exc).errors)
         if len(items) > self.max_items:
             return self._too_many(len(items))
         responses = await asyncio.gather(*(self._one(item) for item in items))

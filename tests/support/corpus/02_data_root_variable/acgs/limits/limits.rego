@@ -1,0 +1,3 @@
+package acgs.limits
+
+over if input.data.memory_mb > 2048

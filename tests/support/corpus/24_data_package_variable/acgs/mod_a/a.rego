@@ -1,0 +1,3 @@
+package acgs.mod_a
+
+blocked if input.data.n > 100

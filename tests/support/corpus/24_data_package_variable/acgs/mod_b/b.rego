@@ -1,0 +1,3 @@
+package acgs.mod_b
+
+blocked if input.context.mode == "locked"
