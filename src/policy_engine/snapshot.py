@@ -27,7 +27,11 @@ class Entrypoint:
     def __init__(self, engine: Engine, prepared: PreparedQuery, name: str | None = None) -> None:
         self.prepared = prepared
         reads = prepared.reads
-        self.keys = KeyBuilder(engine.revision, name or prepared.query, prepared.cache_key) if reads.cacheable else None
+        self.keys = (
+            KeyBuilder(engine.revision, name or prepared.query, reads.paths, prepared.cache_key)
+            if reads.cacheable
+            else None
+        )
         self.uncacheable_reason = (
             "" if reads.cacheable else ("whole_input" if reads.whole_input else "nondeterministic")
         )

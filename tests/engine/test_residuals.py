@@ -67,7 +67,8 @@ def test_residual_keys_are_sound(engine, residuals):
     rng = random.Random(9)
     documents = [d for d in varied_inputs(400, seed=41) if type(d) is dict]
     for action, residual in residuals.items():
-        keys = KeyBuilder(engine.revision, f"{engine.entrypoint.query}#action={action}", residual.cache_key)
+        name = f"{engine.entrypoint.query}#action={action}"
+        keys = KeyBuilder(engine.revision, name, residual.reads.paths, residual.cache_key)
         for document in documents:
             document = {**document, "action": action}
             key = keys.key(orjson.dumps(document))

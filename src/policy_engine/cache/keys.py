@@ -1,9 +1,14 @@
 """Cache keys from what a prepared query reads of its input.
 
 An L1 key is the exact key material: the bundle revision, the entrypoint's full name and
-the canonical JSON of the input projected onto the paths the entrypoint reads (built by the
-bridge from the very value OPA evaluates, numbers as written). Equal keys mean equal
-projections, so a hit is exact; nothing is truncated or hashed on the way.
+the canonical JSON of the input projected onto the paths the entrypoint reads, numbers as
+written. Equal keys mean equal projections, so a hit is exact; nothing is truncated or hashed
+on the way. Plain documents are projected here (msgspec keeps each float's text, orjson
+writes it back as is); anything msgspec or orjson could read differently from OPA (a lone
+surrogate, bytes that are not UTF-8, an integer beyond 64 bits, a negative zero) is
+projected by the bridge from the very value OPA evaluates. Each way writes faithful JSON of
+the projection, so two different projections never meet under one key, whichever way each
+took.
 
 An L2 key, shared by instances through Redis, is a keyed BLAKE2b-256 of that material: with
 a per-deployment secret nobody can search offline for an input whose key collides with
@@ -11,26 +16,79 @@ another's, and without one a collision still costs 2^128 work.
 """
 
 import hashlib
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import msgspec
 import orjson
 
 L2_PREFIX = "pe:v2"
 
 
+# A trie of read paths: key -> sub-trie, or None where the whole value is read.
+PathTrie = dict[str, "PathTrie | None"]
+
+_decoder = msgspec.json.Decoder(float_hook=orjson.Fragment)
+# The integer -0 (not -0.5, -0e1 or -01 in a date): possibly a false match in a string, which
+# only sends that input the bridge's way.
+_NEGATIVE_ZERO = re.compile(rb"[\[:,]\s*-0(?![0-9.eE])")
+
+
+def build_trie(paths: Sequence[Sequence[str]]) -> PathTrie:
+    """Paths are minimal (none extends another), as the bridge reports them."""
+    trie: PathTrie = {}
+    for path in paths:
+        node = trie
+        for step in path[:-1]:
+            node = node.setdefault(step, {})  # type: ignore[assignment]
+        node[path[-1]] = None
+    return trie
+
+
+def project(document: Any, trie: PathTrie) -> dict:
+    """The part of `document` the policy can read. A path that is absent (or runs into a
+    value that is not an object) is left out: the policy sees it as undefined either way."""
+    if type(document) is not dict:
+        return {}
+    out = {}
+    for key, sub in trie.items():
+        if key in document:
+            value = document[key]
+            if sub is None:
+                out[key] = value
+            elif type(value) is dict:
+                inner = project(value, sub)
+                if inner:
+                    out[key] = inner
+    return out
+
+
 class KeyBuilder:
     """Keys for one prepared query of one bundle revision."""
 
-    def __init__(self, revision: str, entrypoint: str, projection: Callable[[bytes], bytes]) -> None:
+    def __init__(
+        self, revision: str, entrypoint: str, paths: Sequence[Sequence[str]], projection: Callable[[bytes], bytes]
+    ) -> None:
         self.revision = revision
         # The parts are separated by NUL, which neither a revision, a JSON-quoted name nor
         # canonical JSON contains raw: two different (entrypoint, projection) never meet.
         self.prefix = revision.encode() + b"\0" + orjson.dumps(entrypoint) + b"\0"
-        self._projection = projection
+        self.trie = build_trie(paths)
+        self._bridge_projection = projection
 
     def key(self, input_json: bytes) -> bytes:
         """The L1 key of an input; raises the engine's InvalidInput for an input OPA cannot read."""
-        return self.prefix + self._projection(input_json)
+        return self.prefix + self.projection(input_json)
+
+    def projection(self, input_json: bytes) -> bytes:
+        # msgspec reads the integer -0 as 0; OPA keeps its text (the substring test is the cheap one)
+        if b"-0" not in input_json or not _NEGATIVE_ZERO.search(input_json):
+            try:
+                return orjson.dumps(project(_decoder.decode(input_json), self.trie), option=orjson.OPT_SORT_KEYS)
+            except (msgspec.DecodeError, TypeError, RecursionError):
+                pass  # what only OPA's decoder reads as OPA does
+        return self._bridge_projection(input_json)
 
 
 class L2Keys:
