@@ -218,3 +218,12 @@ def test_both_ways_of_projecting_give_the_same_value(reads_ab_and_c, document):
     keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
     raw = json.dumps({"a": {"b": document, "x": 1}, "c": document, "d": document}).encode()
     assert exact(keys.projection(raw)) == exact(entry.cache_key(raw))
+
+
+@pytest.mark.parametrize(
+    ("one", "other"), [(b"0", b"-0"), (b"[0]", b"[-0]"), (b'{"z": 0}', b'{"z": -0}'), (b"0", b"0.0"), (b"1", b"1.0")]
+)
+def test_a_key_tells_apart_numbers_python_would_merge(reads_ab_and_c, one, other):
+    entry = reads_ab_and_c.entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    assert keys.key(b'{"c": %b}' % one) != keys.key(b'{"c": %b}' % other)

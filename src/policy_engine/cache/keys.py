@@ -64,6 +64,16 @@ def project(document: Any, trie: PathTrie) -> dict:
     return out
 
 
+def _holds_zero(value: Any) -> bool:
+    if type(value) is int:
+        return value == 0
+    if type(value) is dict:
+        return any(_holds_zero(v) for v in value.values())
+    if type(value) is list:
+        return any(_holds_zero(v) for v in value)
+    return False
+
+
 class KeyBuilder:
     """Keys for one prepared query of one bundle revision."""
 
@@ -82,12 +92,14 @@ class KeyBuilder:
         return self.prefix + self.projection(input_json)
 
     def projection(self, input_json: bytes) -> bytes:
-        # msgspec reads the integer -0 as 0; OPA keeps its text (the substring test is the cheap one)
-        if b"-0" not in input_json or not _NEGATIVE_ZERO.search(input_json):
-            try:
-                return orjson.dumps(project(_decoder.decode(input_json), self.trie), option=orjson.OPT_SORT_KEYS)
-            except (msgspec.DecodeError, TypeError, RecursionError):
-                pass  # what only OPA's decoder reads as OPA does
+        try:
+            projected = project(_decoder.decode(input_json), self.trie)
+            # msgspec reads the integer -0 as 0, OPA keeps its text: a projection holding a 0
+            # that may have been written -0 takes the bridge's way.
+            if not (_holds_zero(projected) and _NEGATIVE_ZERO.search(input_json)):
+                return orjson.dumps(projected, option=orjson.OPT_SORT_KEYS)
+        except (msgspec.DecodeError, TypeError, RecursionError):
+            pass  # what only OPA's decoder reads as OPA does
         return self._bridge_projection(input_json)
 
 
