@@ -140,3 +140,14 @@ def test_known_actions_are_served_by_residuals(http):
 
     assert count(after, "residual") == count(before, "residual") + 1
     assert count(after, "full") == count(before, "full") + 1
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded; charset=utf-8"])
+def test_a_cross_origin_form_or_text_post_is_refused_not_evaluated(http, content_type):
+    """A browser sends these cross-origin without a preflight: they are never decisions."""
+    body = b'{"action": "data.read", "context": {"agent": {"trust_level": 0.9}}}'
+    for path in ("/v1/evaluate", "/v1/data/acgs/constitutional/evaluate"):
+        response = http.post(path, content=body, headers={"content-type": content_type})
+        assert response.status_code == 415
+        assert "application/json" in response.json()["message"]
+    assert http.post("/v1/evaluate", content=body).status_code == 200  # no Content-Type: accepted

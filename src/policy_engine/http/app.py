@@ -251,6 +251,9 @@ class App:
         if self.decisions is None:
             response = json_response(503, {"detail": "Service not ready"})
             endpoint = request.path
+        elif request.method in ("POST", "PUT", "PATCH") and _form_like(request.header(b"content-type")):
+            response = _unsupported_media_type()
+            endpoint = request.path
         else:
             endpoint, answer = self.route(request)
             response = await answer
@@ -276,6 +279,19 @@ class App:
                 await self.shutdown()
                 await send_fn({"type": "lifespan.shutdown.complete"})
                 return
+
+
+# What a browser sends cross-origin without a preflight: never a JSON body here.
+_FORM_TYPES = (b"text/plain", b"application/x-www-form-urlencoded", b"multipart/form-data")
+
+
+def _form_like(content_type: bytes | None) -> bool:
+    return content_type is not None and content_type.split(b";", 1)[0].strip().lower() in _FORM_TYPES
+
+
+def _unsupported_media_type() -> Response:
+    message = "request bodies are JSON (Content-Type: application/json); form and text bodies are refused"
+    return json_response(415, {"detail": message, "code": "unsupported_media_type", "message": message})
 
 
 async def _query_endpoints_disabled(request: Request) -> Response:
