@@ -23,9 +23,10 @@ _ACGS_RESPONSE = {
         "cache_hit": {"type": "boolean"},
         "policy_version": {"type": "string"},
         "decision_id": {"type": "string"},
-        "rule": {"type": ["string", "null"]},
+        "rule": {},
     },
 }
+_ERROR = {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}
 
 
 def _json_body(schema: dict) -> dict:
@@ -41,7 +42,7 @@ _EVALUATE = {"post": {"requestBody": _json_body(_ACGS_REQUEST), "responses": _ok
 _PATH_PARAM = [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 OPENAPI = {
-    "openapi": "3.0.3",
+    "openapi": "3.1.0",  # its schemas use JSON Schema 2020-12 types (["string", "null"])
     "info": {"title": "ACGS Policy Engine", "version": "2.0.0"},
     "paths": {
         "/v1/evaluate": _EVALUATE,
@@ -62,6 +63,41 @@ OPENAPI = {
                 "parameters": _PATH_PARAM,
                 "requestBody": _json_body({}),
                 "responses": {**_ok(), "404": {"description": "undefined"}},
+            }
+        },
+        "/v1/batch/evaluate": {
+            "post": {
+                "requestBody": _json_body(
+                    {"type": "object", "required": ["requests"], "properties": {"requests": {"type": "array"}}}
+                ),
+                "responses": {
+                    **_ok(
+                        {
+                            "type": "object",
+                            "required": ["responses"],
+                            "properties": {"responses": {"type": "array"}},
+                        }
+                    ),
+                    "413": {"description": "too many items"},
+                    "422": {"description": "not a list of requests"},
+                },
+            }
+        },
+        "/v1/batch/data/{path}": {
+            "post": {
+                "parameters": _PATH_PARAM,
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["inputs"],
+                        "properties": {"inputs": {"type": "object"}, "common_input": {}},
+                    }
+                ),
+                "responses": {
+                    **_ok({"type": "object", "properties": {"batch_decision_id": {"type": "string"}, "responses": {}}}),
+                    "207": {"description": "some items failed"},
+                    "400": {"description": "invalid", "content": {"application/json": {"schema": _ERROR}}},
+                },
             }
         },
         "/v1/compile": {
