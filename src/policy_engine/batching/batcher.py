@@ -14,7 +14,7 @@ leave the loop, so the common path pays for one timer, not for a thread hop.
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -82,28 +82,22 @@ def _resolve_one(item: _Item, timeout: float) -> list[_Item]:
     return []
 
 
-def _resolve(items: Sequence[_Item], timeout: float) -> list[_Item]:
+def _resolve(items: Sequence[_Item], timeout: float, settle: Callable[..., None] | None = None) -> list[_Item]:
     """Evaluates the items within timeout and settles their futures; answers those that timed out."""
+    settle = settle or _settle
     outcomes = _evaluate(items, timeout)
     late = []
     for item, (result, error) in zip(items, outcomes, strict=True):
         if isinstance(error, EvaluationTimeout):
             late.append(item)
         else:
-            _settle(item[2], result, error)
+            settle(item[2], result, error)
     return late
 
 
 def _resolve_later(loop: asyncio.AbstractEventLoop, items: Sequence[_Item], timeout: float) -> list[_Item]:
     """_resolve on a worker thread: the futures are settled on the loop's thread."""
-    outcomes = _evaluate(items, timeout)
-    late = []
-    for item, (result, error) in zip(items, outcomes, strict=True):
-        if isinstance(error, EvaluationTimeout):
-            late.append(item)
-        else:
-            loop.call_soon_threadsafe(_settle, item[2], result, error)
-    return late
+    return _resolve(items, timeout, lambda *settled: loop.call_soon_threadsafe(_settle, *settled))
 
 
 def _evaluate(items: Sequence[_Item], timeout: float) -> list[tuple[bytes | None, Exception | None]]:
