@@ -50,7 +50,7 @@ func (q *preparedQuery) cacheKey(raw []byte) ([]byte, *bridgeError) {
 	if plainJSON(bytes.TrimSpace(raw)) {
 		p := parsers.Get()
 		defer parsers.Put(p)
-		if v, err := p.ParseBytes(raw); err == nil && fastjson.ValidateBytes(raw) == nil {
+		if v, err := p.ParseBytes(raw); err == nil && fastjson.ValidateBytes(raw) == nil && readableNumbers(v) {
 			if out, ok := appendProjected(make([]byte, 0, 128), v, q.trie); ok {
 				return out, nil
 			}
@@ -66,6 +66,32 @@ func (q *preparedQuery) cacheKey(raw []byte) ([]byte, *bridgeError) {
 		return nil, &bridgeError{Code: "invalid_input", Message: "the projection has no canonical JSON"}
 	}
 	return out, nil
+}
+
+// readableNumbers: every number of the document, read or not, is one OPA's decoder takes.
+// A key is only ever made for an input OPA can evaluate: an input it refuses (an exponent
+// out of range anywhere) must get OPA's error, never a cached answer of a readable twin.
+func readableNumbers(v *fastjson.Value) bool {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		ok := true
+		o.Visit(func(_ []byte, x *fastjson.Value) { ok = ok && readableNumbers(x) })
+		return ok
+	case fastjson.TypeArray:
+		items, _ := v.Array()
+		for _, x := range items {
+			if !readableNumbers(x) {
+				return false
+			}
+		}
+		return true
+	case fastjson.TypeNumber:
+		_, ok := numberValue(v.String())
+		return ok
+	default:
+		return true
+	}
 }
 
 // appendProjected writes the projection of a parsed document; false when a number's text

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from policy_engine.cache.keys import KeyBuilder, L2Keys
 from policy_engine.engine.engine import Engine
+from policy_engine.engine.errors import InvalidInput
 from tests.support.varied_inputs import varied_inputs
 
 NOISE_KEYS = ["agent_id", "evaluation_id", "timestamp"]
@@ -227,3 +228,19 @@ def test_a_key_tells_apart_numbers_python_would_merge(reads_ab_and_c, one, other
     entry = reads_ab_and_c.entrypoint
     keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
     assert keys.key(b'{"c": %b}' % one) != keys.key(b'{"c": %b}' % other)
+
+
+@pytest.mark.parametrize(
+    "unread",
+    [b'"extra": 1e99999999999', b'"a": {"x": 1e-99999999999}', b'"a": {"b": 1, "z": [1E+99999999999]}'],
+)
+def test_no_key_for_an_input_opa_refuses_even_where_the_policy_does_not_read(reads_ab_and_c, unread):
+    """An out-of-range number anywhere makes OPA refuse the whole input: no key may make it a
+    twin of a readable input and serve that one's cached answer."""
+    entry = reads_ab_and_c.entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    raw = b'{"a": {"b": 1}, %b}' % unread
+    with pytest.raises(InvalidInput):
+        entry.evaluate_json(raw)  # OPA's own refusal
+    with pytest.raises(InvalidInput):
+        keys.key(raw)

@@ -29,7 +29,20 @@ L2_PREFIX = "pe:v2"
 # A trie of read paths: key -> sub-trie, or None where the whole value is read.
 PathTrie = dict[str, "PathTrie | None"]
 
-_decoder = msgspec.json.Decoder(float_hook=orjson.Fragment)
+class _Unusual(Exception):
+    """A number only OPA's decoder can judge: the document goes the bridge's way."""
+
+
+def _float(text: str) -> orjson.Fragment:
+    """A float keeps its text. One with a large exponent may be out of the range OPA's decoder
+    takes (then OPA refuses the whole input, and no key may be made for it): the bridge judges."""
+    exponent = text.lower().rpartition("e")[2] if "e" in text or "E" in text else "0"
+    if len(exponent.lstrip("+-")) > 3:
+        raise _Unusual(text)
+    return orjson.Fragment(text)
+
+
+_decoder = msgspec.json.Decoder(float_hook=_float)
 # The integer -0 (not -0.5, -0e1 or -01 in a date): possibly a false match in a string, which
 # only sends that input the bridge's way.
 _NEGATIVE_ZERO = re.compile(rb"[\[:,]\s*-0(?![0-9.eE])")
@@ -98,7 +111,7 @@ class KeyBuilder:
             # that may have been written -0 takes the bridge's way.
             if not (_holds_zero(projected) and _NEGATIVE_ZERO.search(input_json)):
                 return orjson.dumps(projected, option=orjson.OPT_SORT_KEYS)
-        except (msgspec.DecodeError, TypeError, RecursionError):
+        except (msgspec.DecodeError, TypeError, RecursionError, _Unusual):
             pass  # what only OPA's decoder reads as OPA does
         return self._bridge_projection(input_json)
 
