@@ -29,6 +29,7 @@ L2_PREFIX = "pe:v2"
 # A trie of read paths: key -> sub-trie, or None where the whole value is read.
 PathTrie = dict[str, "PathTrie | None"]
 
+
 class _Unusual(Exception):
     """A number only OPA's decoder can judge: the document goes the bridge's way."""
 
