@@ -12,15 +12,18 @@ from typing import TypeVar
 
 import orjson
 
+from policy_engine.batching.batcher import Deadlines
 from policy_engine.bench.opa_server import OpaClient, opa_server
 from policy_engine.bench.stats import percentiles_us, rss_mb
 from policy_engine.engine.engine import Engine
+from policy_engine.engine.errors import EvaluationTimeout
 from policy_engine.engine.residuals import specialise
 from policy_engine.http.acgs_request import opa_input, parse_evaluate_request
 from policy_engine.snapshot import Entrypoint, action_of, residual_entries
 from policy_engine.workload.trace import WorkloadParams, generate
 
 ENTRYPOINT_PATH = "acgs/constitutional/evaluate"
+SLICE = Deadlines.slice  # the deadline an evaluation gets on the event loop
 T = TypeVar("T")
 
 
@@ -39,9 +42,10 @@ def _time_each(call: Callable[[T], object], payloads: Sequence[T]) -> list[int]:
     return samples
 
 
-def _time_residuals(engine: Engine, inputs: Sequence[bytes], warmup: int) -> tuple[list[int], list[int]]:
+def _time_residuals(engine: Engine, inputs: Sequence[bytes], warmup: int) -> tuple[list[int], list[int], list[int]]:
     """Single calls routed as the service routes them, to the residual of the input's action, on
-    the full input (a miss); and the exact key of each (what every request pays before a hit)."""
+    the full input (a miss); the same under the event-loop slice's deadline (what the service
+    does); and the exact key of each (what every request pays before a hit)."""
     actions = [action_of(i) for i in inputs]
     residuals = residual_entries(engine, specialise(engine, engine.entrypoint, {a for a in actions if a}))
     full = Entrypoint(engine, engine.entrypoint)
@@ -54,12 +58,19 @@ def _time_residuals(engine: Engine, inputs: Sequence[bytes], warmup: int) -> tup
     def evaluate(call: tuple[Entrypoint, bytes]) -> object:
         return call[0].prepared.evaluate_json(call[1])
 
+    def with_deadline(call: tuple[Entrypoint, bytes]) -> object:
+        try:
+            return call[0].prepared.evaluate_json(call[1], SLICE)
+        except EvaluationTimeout:  # past the slice: the service runs it again on a thread
+            return call[0].prepared.evaluate_json(call[1])
+
     def key(call: tuple[Entrypoint, bytes]) -> object:
         return call[0].keys.key(call[1])  # type: ignore[union-attr]
 
-    _time_each(evaluate, calls[:warmup])
-    _time_each(key, calls[:warmup])
-    return _time_each(evaluate, calls), _time_each(key, calls)
+    for timed in (evaluate, with_deadline, key):
+        _time_each(timed, calls[:warmup])
+    plain, deadline = _time_each(evaluate, calls), _time_each(with_deadline, calls)
+    return plain, deadline, _time_each(key, calls)
 
 
 def _time_batches(engine: Engine, payloads: Sequence[bytes], size: int) -> dict:
@@ -86,7 +97,7 @@ def run_engine_bench(params: WorkloadParams, warmup: int, sidecar: bool) -> dict
     _time_each(evaluate, projected[:warmup] + full[:warmup])
     single = _time_each(evaluate, projected)
     single_full = _time_each(evaluate, full)
-    residual, residual_key = _time_residuals(engine, inputs, warmup)
+    residual, residual_deadline, residual_key = _time_residuals(engine, inputs, warmup)
     result: dict = {
         "workload": {"seed": params.seed, "agents": params.agents, "requests": params.requests},
         "opa_version": engine.version()["opa"],
@@ -96,6 +107,10 @@ def run_engine_bench(params: WorkloadParams, warmup: int, sidecar: bool) -> dict
             "evals_per_s": _throughput(single_full),
         },
         "embedded_single_residual": {**percentiles_us(residual), "evals_per_s": _throughput(residual)},
+        "embedded_single_residual_deadline": {
+            **percentiles_us(residual_deadline),
+            "evals_per_s": _throughput(residual_deadline),
+        },
         "exact_key_residual": percentiles_us(residual_key),
         "embedded_batch_10": _time_batches(engine, projected, 10),
         "embedded_batch_100": _time_batches(engine, projected, 100),

@@ -107,6 +107,8 @@ ENGINE_CALLS = (
     "embedded_single",
     "embedded_single_full_input",
     "embedded_single_residual",
+    "embedded_single_residual_deadline",
+    "exact_key_residual",
     "embedded_batch_10",
     "embedded_batch_100",
     "opa_server_http",
