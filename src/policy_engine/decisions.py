@@ -98,27 +98,33 @@ class EmbeddedDecisions:
 
     async def decide(self, query: str, input_json: bytes | None, action: str | None = None) -> Decided:
         entry = self.snapshot.route(query, input_json, action)  # one snapshot for the whole request
-        if input_json is None:
-            return Decided(await self.batcher.evaluate(entry.prepared, None))
-        if entry.keys is None:
-            self.metrics.cache_uncacheable.inc(entry.uncacheable_reason)
-        if entry.keys is None or self.cache is None:
-            return Decided(await self.batcher.evaluate(entry.prepared, input_json))
-        try:
-            key = entry.keys.key(input_json)
-        except InvalidInput:
-            # OPA cannot read this input: its evaluation answers with OPA's error.
-            return Decided(await self.batcher.evaluate(entry.prepared, input_json))
-        cached = await self.cache.get(key)
-        if cached is not None:
-            if self.cache.should_shadow():
-                fresh = await self.batcher.evaluate(entry.prepared, input_json)
-                return Decided(self.cache.shadow_result(key, cached, fresh), cache_hit=True)
-            return Decided(None if cached == UNDEFINED else cached, cache_hit=True)
+        cache, key = self.cache, self._key(entry, input_json)
+        if cache is not None and key is not None:
+            cached = await cache.get(key)
+            if cached is not None:
+                if cache.should_shadow():
+                    fresh = await self.batcher.evaluate(entry.prepared, input_json)
+                    return Decided(cache.shadow_result(key, cached, fresh), cache_hit=True)
+                return Decided(None if cached == UNDEFINED else cached, cache_hit=True)
         # A miss evaluates the client's whole input: the projection is only ever a key.
         result = await self.batcher.evaluate(entry.prepared, input_json)
-        self.cache.put(key, result)
+        if cache is not None and key is not None:
+            cache.put(key, result)
         return Decided(result)
+
+    def _key(self, entry: Entrypoint, input_json: bytes | None) -> bytes | None:
+        """The cache key of this input, or None when its decision is not to be cached."""
+        if input_json is None:
+            return None
+        if entry.keys is None:
+            self.metrics.cache_uncacheable.inc(entry.uncacheable_reason)
+            return None
+        if self.cache is None:
+            return None
+        try:
+            return entry.keys.key(input_json)
+        except InvalidInput:
+            return None  # OPA cannot read this input: its evaluation answers with OPA's error
 
     async def compile(self, body: bytes) -> tuple[int, bytes]:
         """A client's query, on a thread and within the evaluation deadline: never on the event loop."""

@@ -52,9 +52,7 @@ class _Bounded:
         """On the loop, within a slice; what the slice cut short goes on to a thread."""
         self.metrics.engine_calls.inc()
         self.metrics.batch_size.observe(len(items))
-        late = (
-            _resolve_one(items[0], self.deadlines.slice) if len(items) == 1 else _resolve(items, self.deadlines.slice)
-        )
+        late = _resolve(items, self.deadlines.slice)
         if late:
             self.metrics.slow_evaluations.inc(n=len(late))
             asyncio.get_running_loop().create_task(self._off_loop(late))
@@ -66,20 +64,6 @@ class _Bounded:
         for _, _, future in late:
             self.metrics.timeouts.inc()
             _settle(future, exception=EvaluationTimeout(f"evaluation timed out after {self.deadlines.timeout:g} s"))
-
-
-def _resolve_one(item: _Item, timeout: float) -> list[_Item]:
-    """_resolve for one item, without the lists (the common case: a miss alone in its tick)."""
-    input_json, prepared, future = item
-    try:
-        result = prepared.evaluate_json(input_json, timeout)
-    except EvaluationTimeout:
-        return [item]
-    except Exception as exc:
-        _settle(future, exception=exc)
-        return []
-    _settle(future, result)
-    return []
 
 
 def _resolve(items: Sequence[_Item], timeout: float, settle: Callable[..., None] | None = None) -> list[_Item]:
@@ -103,7 +87,7 @@ def _resolve_later(loop: asyncio.AbstractEventLoop, items: Sequence[_Item], time
 def _evaluate(items: Sequence[_Item], timeout: float) -> list[tuple[bytes | None, Exception | None]]:
     """(result, None) or (None, error) per item, from one bridge call."""
     prepared = items[0][1]
-    if len(items) == 1 or items[0][0] is None:
+    if len(items) == 1:  # a query without input is always alone (Batcher._flush)
         try:
             return [(prepared.evaluate_json(items[0][0], timeout), None)]
         except Exception as exc:

@@ -94,7 +94,6 @@ class KeyBuilder:
     def __init__(
         self, revision: str, entrypoint: str, paths: Sequence[Sequence[str]], projection: Callable[[bytes], bytes]
     ) -> None:
-        self.revision = revision
         # The parts are separated by NUL, which neither a revision, a JSON-quoted name nor
         # canonical JSON contains raw: two different (entrypoint, projection) never meet.
         self.prefix = revision.encode() + b"\0" + orjson.dumps(entrypoint) + b"\0"

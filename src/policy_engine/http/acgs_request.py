@@ -58,14 +58,6 @@ def _error(field: str, msg: str, kind: str) -> dict:
     return {"loc": ["body", field], "msg": msg, "type": kind}
 
 
-def decode_json_body(raw: bytes) -> object:
-    """The decoded body, or RequestInvalid in FastAPI's shape."""
-    try:
-        return jsontext.loads(raw)
-    except jsontext.DecodeError as exc:
-        raise not_json(exc) from exc
-
-
 def not_json(exc: Exception) -> RequestInvalid:
     """FastAPI's JSON decode error, at the byte the decoder stopped at."""
     message = getattr(exc, "msg", str(exc))

@@ -102,7 +102,8 @@ class BatchEndpoints:
             return opa_error(
                 413, "invalid_parameter", f"{len(inputs)} inputs in one batch; the limit is {self.max_items}"
             )
-        common = bytes(body.common_input) if bytes(body.common_input) != b"null" else b""
+        common = bytes(body.common_input)
+        common = b"" if common == b"null" else common
         query = query_for_path(path)
         results = await asyncio.gather(*(self._decide(query, common, bytes(own)) for own in inputs.values()))
         responses = dict(zip(inputs, results, strict=True))
