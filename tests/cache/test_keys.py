@@ -62,10 +62,13 @@ def reads_ab_and_c(tmp_path_factory) -> Engine:
 
 
 def test_the_projection_keeps_only_read_paths_and_skips_what_is_absent(reads_ab_and_c):
+    """An object on a read path stays even with nothing read under it (it is what the policy
+    sees, and it keeps every way of projecting to the same bytes)."""
     project = reads_ab_and_c.entrypoint.cache_key
     assert project(b'{"a": {"b": 1, "x": 2}, "c": [1], "d": 3}') == b'{"a":{"b":1},"c":[1]}'
     assert project(b'{"a": "not an object", "c": null}') == b'{"c":null}'
-    assert project(b'{"a": {}}') == b"{}"
+    assert project(b'{"a": {}}') == b'{"a":{}}'
+    assert project(b'{"a": {"x": 1}}') == b'{"a":{}}'
     assert project(b"[1, 2]") == b"{}"
 
 
@@ -244,3 +247,48 @@ def test_no_key_for_an_input_opa_refuses_even_where_the_policy_does_not_read(rea
         entry.evaluate_json(raw)  # OPA's own refusal
     with pytest.raises(InvalidInput):
         keys.key(raw)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    document=st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text()
+        | st.text(st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010), max_size=3)  # lone surrogates
+        | st.sampled_from([-0.0, 1e-7, 2.5e300]),
+        lambda children: (
+            st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "c", "é", ""]), children)
+        ),
+        max_leaves=12,
+    ),
+    ascii_only=st.booleans(),
+)
+def test_the_read_path_structs_write_the_canonical_projection(reads_ab_and_c, document, ascii_only):
+    """The fast way (structs that decode only the read paths) and the general way give the same
+    bytes: which way a document takes never changes its key."""
+    entry = reads_ab_and_c.entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    whole = {"a": {"b": document, "x": document}, "c": document, "d": document}
+    raw = json.dumps(whole, ensure_ascii=ascii_only).encode(errors="surrogatepass")  # not UTF-8 where not ASCII
+    assert keys.projection(raw) == keys._canonical_projection(raw)
+
+
+@pytest.mark.parametrize(
+    ("unread", "slow"),
+    [
+        (b'"id": "187b495e2816"', False),
+        (b'"t": "2026-01-05T00:00:00Z"', False),
+        (b'"n": 1e2816', True),
+        (b'"n": [-0.5E-0001]', True),
+        (b'"z": -0', True),
+        (b'"z": "-0"', False),
+    ],
+)
+def test_only_numbers_msgspec_may_misread_leave_the_fast_way(unread, slow):
+    from policy_engine.cache import keys as module
+
+    document = b'{"a": {"b": 1}, %b}' % unread
+    assert (module._may_hold_long_exponent(document) or module._may_hold_negative_zero(document)) is slow
