@@ -292,3 +292,14 @@ def test_only_numbers_msgspec_may_misread_leave_the_fast_way(unread, slow):
 
     document = b'{"a": {"b": 1}, %b}' % unread
     assert (module._may_hold_long_exponent(document) or module._may_hold_negative_zero(document)) is slow
+
+
+def test_a_key_opa_reads_through_a_replaced_byte_is_a_read_key(tmp_path):
+    """OPA reads the key b"\\xff" as "\ufffd": the projection must see it as the policy does."""
+    (tmp_path / "p.rego").write_text('package t\n\np if input["\\ufffd"] == 1\n')
+    engine = Engine(tmp_path, query="data.t.p")
+    entry = engine.entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    replaced, absent = b'{"\xff": 1}', b'{"x": 1}'
+    assert entry.evaluate_json(replaced) != entry.evaluate_json(absent)
+    assert keys.key(replaced) != keys.key(absent)

@@ -86,6 +86,18 @@ def _may_hold_negative_zero(document: bytes) -> bool:
     return False
 
 
+def _is_utf8(document: bytes) -> bool:
+    """msgspec skips an unread key that is not UTF-8 without looking: OPA reads it with U+FFFD
+    in place of each bad byte, so it may be a key the policy reads."""
+    if document.isascii():
+        return True
+    try:
+        document.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _raw_float(text: str) -> msgspec.Raw:
     return msgspec.Raw(text.encode())
 
@@ -163,7 +175,7 @@ class KeyBuilder:
         return self.prefix + self.projection(input_json)
 
     def projection(self, input_json: bytes) -> bytes:
-        if not (_may_hold_long_exponent(input_json) or _may_hold_negative_zero(input_json)):
+        if _is_utf8(input_json) and not (_may_hold_long_exponent(input_json) or _may_hold_negative_zero(input_json)):
             try:
                 return _sorted_encoder.encode(self._read_paths.decode(input_json))
             except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
