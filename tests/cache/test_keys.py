@@ -303,3 +303,50 @@ def test_a_key_opa_reads_through_a_replaced_byte_is_a_read_key(tmp_path):
     replaced, absent = b'{"\xff": 1}', b'{"x": 1}'
     assert entry.evaluate_json(replaced) != entry.evaluate_json(absent)
     assert keys.key(replaced) != keys.key(absent)
+
+
+@pytest.mark.parametrize(
+    "unread",
+    [
+        b'"extra": 1' + b"0" * 30200 + b"e1",  # a long mantissa: beyond OPA's range with a one-digit exponent
+        b'"extra": 0.' + b"0" * 30200 + b"1e-1",
+        b'"extra": [1' + b"0" * 30200 + b".5E+0]",
+    ],
+    ids=["large", "small", "in-an-array"],
+)
+def test_no_key_for_a_number_out_of_opas_range_by_its_mantissa(reads_ab_and_c, unread):
+    """OPA's range check counts the mantissa's digits with the exponent (ast.NumberChecked):
+    a number with a short exponent is refused too, and no key may serve it a readable twin's answer."""
+    entry = reads_ab_and_c.entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    raw = b'{"a": {"b": 1}, %b}' % unread
+    with pytest.raises(InvalidInput):
+        entry.evaluate_json(raw)  # OPA's own refusal: "invalid number: number too big"
+    with pytest.raises(InvalidInput):
+        keys.key(raw)
+
+
+def test_no_key_for_an_input_nested_deeper_than_opa_reads(reads_ab_and_c):
+    """OPA's decoder refuses nesting past 10,000 levels; the service raises Python's recursion
+    limit past that (jsontext), so msgspec reads a little deeper: the key must not."""
+    import policy_engine.jsontext  # noqa: F401  (as in the service: the recursion limit raised)
+
+    entry = reads_ab_and_c.entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    depth = 10_001
+    raw = b'{"a": {"b": 1}, "x": %b}' % (b"[" * depth + b"]" * depth)
+    with pytest.raises(InvalidInput):
+        entry.evaluate_json(raw)  # OPA's own refusal: exceeded max depth
+    with pytest.raises(InvalidInput):
+        keys.key(raw)
+
+
+@pytest.mark.parametrize("name", ['a"b', "a\\b", "a\nb", "\x7f\x01"])
+def test_a_read_key_any_string_can_be_keyed(tmp_path, name):
+    """A policy may read any key (`input["a\\"b"]`): its key builder builds, and tells the key apart."""
+    (tmp_path / "p.rego").write_text(f"package t\n\np if input[{json.dumps(name)}] == 1\n")
+    entry = Engine(tmp_path, query="data.t.p").entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    present, absent = orjson.dumps({name: 1}), b'{"x": 1}'
+    assert entry.evaluate_json(present) != entry.evaluate_json(absent)
+    assert keys.key(present) != keys.key(absent)
