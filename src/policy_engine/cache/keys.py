@@ -40,7 +40,9 @@ class _Unusual(Exception):
 
 def _float(text: str) -> orjson.Fragment:
     """A float keeps its text. One with a large exponent may be out of the range OPA's decoder
-    takes (then OPA refuses the whole input, and no key may be made for it): the bridge judges."""
+    takes (then OPA refuses the whole input, and no key may be made for it): the bridge judges.
+    (OPA counts the mantissa's length with the exponent: documents long enough for that to
+    matter never come here, see GENERAL_WAY_MAX_BYTES.)"""
     exponent = text.lower().rpartition("e")[2] if "e" in text or "E" in text else "0"
     if len(exponent.lstrip("+-")) > 3:
         raise _Unusual(text)
@@ -60,6 +62,12 @@ _FOLD = bytes.maketrans(b"123456789+-E", b"00000000000e")
 _LONG_EXPONENT = b"0e0000"
 _VALUE_START = b" \t\r\n:,["
 _MINUS_ZERO = re.compile(rb"-0(?![0-9.eE])")  # starts with a literal: a fast scan
+
+
+# OPA refuses a number whose mantissa length plus exponent passes 25,000 (ast.NumberChecked),
+# and nesting past 10,000 levels; Python's ways see neither. A document longer than this can
+# hold neither with a short exponent: it is projected by the bridge, as OPA reads it.
+GENERAL_WAY_MAX_BYTES = 20_000
 
 
 def _may_hold_long_exponent(document: bytes) -> bool:
@@ -119,6 +127,15 @@ def _projection_struct(trie: PathTrie) -> type[msgspec.Struct]:
 _sorted_encoder = msgspec.json.Encoder(order="sorted")
 
 
+def _read_path_decoder(trie: PathTrie) -> msgspec.json.Decoder | None:
+    """None when msgspec cannot name a field as the policy does (a key holding a quote, a
+    backslash or a control character): such read sets take the general way."""
+    try:
+        return msgspec.json.Decoder(_projection_struct(trie), float_hook=_raw_float)
+    except ValueError:
+        return None
+
+
 def build_trie(paths: Sequence[Sequence[str]]) -> PathTrie:
     """Paths are minimal (none extends another), as the bridge reports them."""
     trie: PathTrie = {}
@@ -168,19 +185,25 @@ class KeyBuilder:
         self.prefix = revision.encode() + b"\0" + orjson.dumps(entrypoint) + b"\0"
         self.trie = build_trie(paths)
         self._bridge_projection = projection
-        self._read_paths = msgspec.json.Decoder(_projection_struct(self.trie), float_hook=_raw_float)
+        self._read_paths = _read_path_decoder(self.trie)
 
     def key(self, input_json: bytes) -> bytes:
         """The L1 key of an input; raises the engine's InvalidInput for an input OPA cannot read."""
         return self.prefix + self.projection(input_json)
 
     def projection(self, input_json: bytes) -> bytes:
-        if _is_utf8(input_json) and not (_may_hold_long_exponent(input_json) or _may_hold_negative_zero(input_json)):
+        if len(input_json) > GENERAL_WAY_MAX_BYTES:
+            return self._bridge_projection(input_json)
+        if self._read_paths is not None and self._fits_structs(input_json):
             try:
                 return _sorted_encoder.encode(self._read_paths.decode(input_json))
             except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
                 pass  # a read path runs into a value that is not an object: the general way
         return self._canonical_projection(input_json)
+
+    @staticmethod
+    def _fits_structs(input_json: bytes) -> bool:
+        return _is_utf8(input_json) and not (_may_hold_long_exponent(input_json) or _may_hold_negative_zero(input_json))
 
     def _canonical_projection(self, input_json: bytes) -> bytes:
         try:
