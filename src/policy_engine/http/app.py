@@ -27,6 +27,7 @@ from policy_engine.engine.engine import Engine, LoadOptions, Verification
 from policy_engine.http.acgs_endpoints import AcgsEndpoints
 from policy_engine.http.asgi import Request, Response, json_response, send
 from policy_engine.http.batch_endpoints import BatchEndpoints
+from policy_engine.http.cors import Cors
 from policy_engine.http.drain import Drain
 from policy_engine.http.opa_endpoints import OpaEndpoints
 from policy_engine.http.openapi import OPENAPI
@@ -323,9 +324,11 @@ async def _not_allowed(methods: dict) -> Response:
     )
 
 
-def create_app() -> App:
-    """uvicorn's factory: each worker process builds its own app (and loads its own bridge)."""
+def create_app() -> App | Cors:
+    """uvicorn's factory: each worker process builds its own app (and loads its own bridge).
+    Wrapped for CORS only when origins are configured."""
     die_with_parent()
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return App(settings)
+    app = App(settings)
+    return Cors(app, settings.cors_origins) if settings.cors_origins else app
