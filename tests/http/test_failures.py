@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from policy_engine.engine.bridge import load_bridge
-from policy_engine.engine.errors import EngineError, EvaluationError
+from policy_engine.engine.errors import EngineError, EvaluationError, UpstreamUnavailable
 from policy_engine.http.acgs_endpoints import AcgsEndpoints
 from policy_engine.http.asgi import Request, Response
 from policy_engine.http.batch_endpoints import BatchEndpoints
@@ -115,3 +115,11 @@ def test_a_real_go_panic_carries_its_stack_apart_from_its_message():
         load_bridge().selftest_panic()
     assert "goroutine" in caught.value.detail
     assert "goroutine" not in caught.value.message
+
+
+def test_an_unreachable_external_opa_is_named_without_its_address(caplog):
+    unreachable = UpstreamUnavailable("OPA at http://10.0.0.7:8181 unreachable: ClientConnectorError(...)")
+    decision = evaluate(unreachable)
+    assert decision["reason"].startswith("Policy evaluation failed: the external OPA is unreachable (decision_id ")
+    assert "10.0.0.7" not in decision["reason"] and "ClientConnectorError" not in decision["reason"]
+    assert "10.0.0.7" in logged(caplog)[0].getMessage()

@@ -19,6 +19,12 @@ class BridgeUnavailable(EngineError):
     code = "bridge_unavailable"
 
 
+class UpstreamUnavailable(EngineError):
+    """The external OPA (--engine opa-http) could not be reached: the detail is for the log."""
+
+    code = "upstream_unavailable"
+
+
 class BundleError(EngineError):
     code = "bundle_error"
 

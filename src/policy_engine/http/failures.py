@@ -13,11 +13,17 @@ from policy_engine.engine.errors import EngineError
 
 log = logging.getLogger("policy_engine.failures")
 
-INTERNAL_CODES = frozenset({"internal_error", "bridge_unavailable"})
+INTERNAL = "internal error in the policy engine"
+# The failures whose text is not for clients, and the sentence they get instead.
+PUBLIC_SENTENCES = {
+    "internal_error": INTERNAL,
+    "bridge_unavailable": INTERNAL,
+    "upstream_unavailable": "the external OPA is unreachable",
+}
 
 
 def is_internal(exc: BaseException) -> bool:
-    return not isinstance(exc, EngineError) or exc.code in INTERNAL_CODES
+    return not isinstance(exc, EngineError) or exc.code in PUBLIC_SENTENCES
 
 
 def public_message(exc: BaseException, decision_id: str) -> str:
@@ -34,4 +40,5 @@ def public_message(exc: BaseException, decision_id: str) -> str:
         )
     else:
         log.error("decision %s failed", decision_id, exc_info=exc, extra={"decision_id": decision_id})
-    return f"internal error in the policy engine (decision_id {decision_id}; the service log has the detail)"
+    sentence = PUBLIC_SENTENCES.get(exc.code, INTERNAL) if isinstance(exc, EngineError) else INTERNAL
+    return f"{sentence} (decision_id {decision_id}; the service log has the detail)"
