@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from policy_engine import __version__
+from policy_engine.bench.opa_server import free_port
 from policy_engine.bundle.locate import opa_binary
 from policy_engine.cli import build_parser, main
 
@@ -102,3 +103,13 @@ def test_a_port_in_use_is_reported_before_anything_starts():
     assert done.returncode == 1
     assert done.stderr == f"policy-engine serve: error: port {port} on 127.0.0.1 is already in use\n"
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_refused_bundle_stops_the_start_up_with_status_3(tmp_path, workers):
+    (tmp_path / "broken.rego").write_text("package broken\n\nthis is not rego\n")
+    port = str(free_port())
+    cmd = [sys.executable, "-m", "policy_engine.cli", "serve", "--host", "127.0.0.1", "--port", port]
+    done = subprocess.run([*cmd, "--workers", workers, "--bundle", str(tmp_path)], capture_output=True, timeout=120)
+    assert done.returncode == 3
+    assert b"no bundle could be loaded" in done.stderr

@@ -2,7 +2,7 @@
 
 Exit status: 0 after a clean stop; 2 when an option, a variable or the bundle path is wrong
 (one line on stderr, nothing started); 1 when the port is taken (checked before any bundle is
-loaded) or the service could not start (uvicorn's 3 when the bundle is refused at start-up).
+loaded); 3 (uvicorn's) when a worker could not start, e.g. the bundle was refused.
 """
 
 import argparse
@@ -11,8 +11,12 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from policy_engine.config import ENGINES, LOG_FORMATS, LOG_LEVELS, Settings, SettingsError
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -146,21 +150,37 @@ def serve(args: argparse.Namespace) -> int:
     from policy_engine.shared_metrics import shared_metrics_dir
 
     os.environ.update(settings.to_env())
+    options = {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.workers,
+        "loop": "uvloop",
+        "http": BoundedHttpToolsProtocol,
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        "limit_concurrency": settings.max_connections,
+        "lifespan": "on",
+        "access_log": settings.access_log,
+        "log_config": logging_config(settings.log_format, settings.log_level),
+        "log_level": None,  # the levels are logging_config's
+        "timeout_graceful_shutdown": max(1, round(settings.shutdown_timeout)),
+    }
     with shared_metrics_dir(settings.workers):
-        uvicorn.run(
-            "policy_engine.http.app:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            loop="uvloop",
-            http=BoundedHttpToolsProtocol,
-            timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
-            limit_concurrency=settings.max_connections,
-            lifespan="on",
-            access_log=settings.access_log,
-            log_config=logging_config(settings.log_format, settings.log_level),
-            log_level=None,  # the levels are logging_config's
-            timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
-        )
-    return 0
+        if settings.workers == 1:
+            uvicorn.run(APP, **options)  # exits with 3 when the start-up fails
+            return 0
+        return supervise(uvicorn.Config(APP, **options))
+
+
+APP = "policy_engine.http.app:create_app"
+
+
+def supervise(config: "uvicorn.Config") -> int:
+    """uvicorn.run's several-worker branch, keeping the exit status: 3 when a worker failed to start
+    (a refused bundle), which uvicorn.run would turn into 0."""
+    from uvicorn.main import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    return STARTUP_FAILURE if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes) else 0
