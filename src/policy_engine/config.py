@@ -136,8 +136,9 @@ def _parse(kind: object, raw: str, name: str) -> object:
         try:
             return float(text)
         except ValueError:
-            unit = " of seconds" if "seconds" in name.lower() or "ttl" in name.lower() else ""
-            raise SettingsError(f"{name}={raw}: expected a number{unit}, e.g. 300") from None
+            seconds = any(word in name.lower() for word in ("seconds", "ttl", "timeout", "delay"))
+            unit = " of seconds, e.g. 300" if seconds else ""
+            raise SettingsError(f"{name}={raw}: expected a number{unit}") from None
     return raw
 
 
