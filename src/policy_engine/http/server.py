@@ -89,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     conns.add_argument("--body-timeout", type=float, default=d.body_timeout, help="seconds, else 408")
     conns.add_argument("--keep-alive-timeout", type=float, default=d.keep_alive_timeout, help="seconds")
     conns.add_argument("--max-connections", type=int, default=d.max_connections, help="per worker; beyond it 503")
-    conns.add_argument(
+    add(
         "--cors-origins",
         default=d.cors_origins,
         help="comma-separated origins browsers may call from, or *; default none (no CORS headers)",
