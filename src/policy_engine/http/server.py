@@ -59,6 +59,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default=defaults.disable_query_endpoints,
         help="refuse queries written by clients (/v1/compile)",
     )
+    opa = parser.add_argument_group("OPA's REST API, authentication, authorization, TLS (as `opa run`)")
+    opa.add_argument("--default-decision", default=defaults.default_decision, help="the decision POST / answers")
+    opa.add_argument(
+        "--authentication", choices=["off", "token", "tls"], default=defaults.authentication, help="bearer tokens"
+    )
+    opa.add_argument(
+        "--authorization", choices=["off", "basic"], default=defaults.authorization, help="the system.authz policy"
+    )
+    opa.add_argument(
+        "--authorization-exempt",
+        default=defaults.authorization_exempt,
+        help="comma-separated paths answered without authentication or authorization",
+    )
+    opa.add_argument("--tls-cert-file", default=defaults.tls_cert_file, help="serve HTTPS with this certificate")
+    opa.add_argument("--tls-private-key-file", default=defaults.tls_private_key_file)
+    opa.add_argument(
+        "--tls-ca-cert-file", default=defaults.tls_ca_cert_file, help="CA of client certificates (mutual TLS)"
+    )
+    opa.add_argument(
+        "--tls-reload-seconds",
+        type=float,
+        default=defaults.tls_reload_seconds,
+        help="how often the certificate files are checked for a change",
+    )
     conns = parser.add_argument_group("connections")
     conns.add_argument("--max-header-bytes", type=int, default=defaults.max_header_bytes, help="else 431")
     conns.add_argument("--max-headers", type=int, default=defaults.max_headers, help="else 431")
@@ -89,6 +113,11 @@ def serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
     settings = Settings(**{**Settings.from_env().__dict__, **overrides})
     os.environ.update(settings.to_env())
+    tls: dict = {}
+    if settings.tls_cert_file:
+        from policy_engine.http.tls import context_factory
+
+        tls = {"ssl_certfile": settings.tls_cert_file, "ssl_context_factory": context_factory}
     uvicorn.run(
         "policy_engine.http.app:create_app",
         factory=True,
@@ -103,5 +132,6 @@ def serve(args: argparse.Namespace) -> int:
         access_log=False,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
+        **tls,
     )
     return 0
