@@ -22,7 +22,7 @@ from policy_engine.http.asgi import Request, Response
 from policy_engine.http.opa_errors import opa_error
 
 # What OPA's server answers that the client should see; the rest (lengths, dates) is our own.
-_PASSED_HEADERS = ("content-type", "content-encoding", "vary", "allow", "www-authenticate")
+_PASSED_HEADERS = ("content-type", "content-encoding", "vary", "allow", "location", "www-authenticate")
 
 _DEFAULT_404 = "404 page not found"
 
