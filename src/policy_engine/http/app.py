@@ -282,7 +282,11 @@ class App:
         ):
             response = refused
             endpoint = "unauthorized"
-        elif request.method in ("POST", "PUT", "PATCH") and _form_like(request.header(b"content-type")):
+        elif (
+            request.method in ("POST", "PUT", "PATCH")
+            and _form_like(request.header(b"content-type"))
+            and not request.path.startswith("/v1/policies/")  # a policy is text
+        ):
             response = _unsupported_media_type()
             endpoint = request.path
         else:

@@ -7,6 +7,8 @@ from policy_engine.http.asgi import Request, Response
 
 GZIP_MIN_LENGTH = 1024
 GZIP_LEVEL = 9
+# OPA compresses its Data and Compile APIs' answers; the batch APIs' answers are data too.
+COMPRESSED_PATHS = ("/v1/data", "/v0/data", "/v1/compile", "/v1/batch/")
 
 
 def accepts_gzip(accept_encoding: bytes | None) -> bool:
@@ -21,6 +23,8 @@ def accepts_gzip(accept_encoding: bytes | None) -> bool:
 
 def gzipped(request: Request, response: Response) -> Response:
     """The response gzipped when the client accepts it and it is not encoded already."""
+    if not request.path.startswith(COMPRESSED_PATHS):
+        return response
     if any(name == b"content-encoding" for name, _ in response.headers):
         return response
     if not accepts_gzip(request.header(b"accept-encoding")):
