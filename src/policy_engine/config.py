@@ -68,7 +68,7 @@ class Settings:
     tls_cert_file: str = ""
     tls_private_key_file: str = ""
     tls_ca_cert_file: str = ""
-    tls_reload_seconds: float = 1.0
+    tls_cert_refresh_period: float = 1.0
     # Connections (http/protocol.py): nothing is held for free.
     max_header_bytes: int = 64 * 1024  # the request line and headers, else 431
     max_headers: int = 100  # else 431

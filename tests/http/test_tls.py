@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from policy_engine.bench.opa_server import free_port
-from policy_engine.bundle.locate import default_bundle
+from policy_engine.bundle.locate import default_bundle, opa_binary
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
 
@@ -81,6 +81,29 @@ def trusting(ca: Path, client_cert: tuple[str, str] | None = None) -> ssl.SSLCon
     return context
 
 
+@contextlib.contextmanager
+def opa_https(args: tuple[str, ...], ca: Path, client_cert: tuple[str, str]) -> Iterator[str]:
+    """`opa run --server` with the same TLS, authentication and authorization flags and bundle."""
+    port = free_port()
+    flags = [a for a in args if a not in ("--bundle", args[1])]
+    cmd = [opa_binary(), "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error", *flags]
+    cmd += ["--bundle", args[1]]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"https://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{url}/health", verify=trusting(ca, client_cert), timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def served_certificate(port: int, ca: Path) -> bytes:
     """The certificate a new connection is given (DER)."""
     with (
@@ -115,7 +138,7 @@ def test_https_serves_with_the_given_certificate(pki):
 
 def test_a_certificate_rotated_on_disk_is_served_to_new_connections(pki):
     cert, key = pki / "server.pem", pki / "server.key"
-    args = ("--tls-cert-file", str(cert), "--tls-private-key-file", str(key), "--tls-reload-seconds", "0.2")
+    args = ("--tls-cert-file", str(cert), "--tls-private-key-file", str(key), "--tls-cert-refresh-period", "200ms")
     with https_service(*args, ca=pki / "ca.pem") as url:
         port = int(url.rsplit(":", 1)[1])
         first = served_certificate(port, pki / "ca.pem")
@@ -147,8 +170,14 @@ def test_client_certificates_name_the_caller_for_the_authz_policy(pki):
     alice = (str(pki / "alice.pem"), str(pki / "alice.key"))
     bob = (str(pki / "bob.pem"), str(pki / "bob.key"))
     ca = pki / "ca.pem"
-    with https_service(*args, ca=pki / "ca.pem", client_cert=alice) as url:
+    with https_service(*args, ca=pki / "ca.pem", client_cert=alice) as url, opa_https(args, ca, alice) as opa:
         assert httpx.post(f"{url}/v1/evaluate", json=ACGS, verify=trusting(ca, alice)).status_code == 200
         assert httpx.post(f"{url}/v1/evaluate", json=ACGS, verify=trusting(ca, bob)).status_code == 401
         with pytest.raises(httpx.HTTPError):  # no client certificate: the handshake fails
             httpx.post(f"{url}/v1/evaluate", json=ACGS, verify=trusting(ca))
+        # The same identities, decided as OPA decides them, on OPA's Data API.
+        for caller in (alice, bob):
+            request = {"url": "/v1/data/acgs/config/max_harm_risk", "verify": trusting(ca, caller)}
+            ours = httpx.get(url + request["url"], verify=request["verify"])
+            theirs = httpx.get(opa + request["url"], verify=request["verify"])
+            assert (ours.status_code, ours.json().get("result")) == (theirs.status_code, theirs.json().get("result"))

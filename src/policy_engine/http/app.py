@@ -135,7 +135,7 @@ class App:
         if self.settings.authorization == "basic":
             self.authorizer = Authorizer(self.decisions, self.settings.authentication, self.settings.max_body_bytes)
         if self.settings.tls_cert_file:
-            self._background(watch_certificates(self.settings.tls_reload_seconds))
+            self._background(watch_certificates(self.settings.tls_cert_refresh_period))
         batch = BatchEndpoints(acgs, self.decisions, self.settings.max_body_bytes, self.settings.batch_max_items)
         self.routes = {
             "/v1/evaluate": {"POST": acgs.evaluate},

@@ -2,8 +2,19 @@
 
 import argparse
 import os
+import re
 
 from policy_engine.config import Settings
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(text: str) -> float:
+    """Seconds from a Go-style duration (`500ms`, `2s`, `1m`) or a plain number of seconds."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|h)?\s*", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 1s, 500ms)")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -78,9 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--tls-ca-cert-file", default=defaults.tls_ca_cert_file, help="CA of client certificates (mutual TLS)"
     )
     opa.add_argument(
-        "--tls-reload-seconds",
-        type=float,
-        default=defaults.tls_reload_seconds,
+        "--tls-cert-refresh-period",
+        type=duration,
+        default=defaults.tls_cert_refresh_period,
         help="how often the certificate files are checked for a change",
     )
     conns = parser.add_argument_group("connections")
