@@ -36,6 +36,14 @@ type opaServerOptions struct {
 type opaServer struct {
 	handler http.Handler
 	manager *plugins.Manager
+	stop    context.CancelFunc // ends what OPA started with the server's context (cache cleaners)
+}
+
+// release stops the server's background work (the manager's status loop, cache cleaners);
+// pe_release calls it when Python lets go.
+func (s *opaServer) release() {
+	s.manager.Stop(context.Background())
+	s.stop()
 }
 
 // sealedStore refuses every write committed after the server's start: the service serves its
@@ -82,7 +90,13 @@ func (b *bundleState) opaServer(raw []byte) (*opaServer, *bridgeError) {
 		config["default_decision"] = opts.DefaultDecision
 	}
 	configJSON, _ := json.Marshal(config)
-	ctx := context.Background()
+	ctx, stop := context.WithCancel(context.Background())
+	started := false
+	defer func() {
+		if !started {
+			stop()
+		}
+	}()
 	store := &sealedStore{Store: inmem.NewWithOpts(inmem.OptRoundTripOnWrite(false))}
 	logger := logging.New()
 	logger.SetLevel(logging.Error)
@@ -97,6 +111,7 @@ func (b *bundleState) opaServer(raw []byte) (*opaServer, *bridgeError) {
 		return nil, newError("bundle_error", err)
 	}
 	if err := manager.Init(ctx); err != nil {
+		manager.Stop(ctx)
 		return nil, newError("bundle_error", err)
 	}
 	srv, err := server.New().
@@ -106,10 +121,12 @@ func (b *bundleState) opaServer(raw []byte) (*opaServer, *bridgeError) {
 		WithRuntime(manager.Info).
 		Init(ctx)
 	if err != nil {
+		manager.Stop(ctx)
 		return nil, newError("bundle_error", err)
 	}
 	store.sealed.Store(true)
-	return &opaServer{handler: srv.Handler, manager: manager}, nil
+	started = true
+	return &opaServer{handler: srv.Handler, manager: manager, stop: stop}, nil
 }
 
 // serve answers one request: head (JSON) and body in as two frames, out as a length-prefixed

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/binary"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func request(method, target, body string) []byte {
@@ -58,5 +60,29 @@ func TestOpaServerAnswersAsOpa(t *testing.T) {
 	// A refused write changed nothing.
 	if _, body := answered(t, s, "GET", "/v1/data/elsewhere", ""); body != "{}\n" {
 		t.Errorf("the refused write is visible: %s", body)
+	}
+}
+
+func TestReleasedOpaServersLeaveNoGoroutines(t *testing.T) {
+	b, berr := loadBundle(loadRequest("../policy/bundle"))
+	if berr != nil {
+		t.Fatal(berr)
+	}
+	before := runtime.NumGoroutine()
+	for range 20 {
+		s, berr := b.opaServer([]byte(`{"bundle_name": "bundle"}`))
+		if berr != nil {
+			t.Fatal(berr)
+		}
+		handles.drop(handles.put(s))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+2 {
+		buf := make([]byte, 1<<16)
+		t.Log(string(buf[:runtime.Stack(buf, true)]))
+		t.Fatalf("%d goroutines before, %d after 20 servers released", before, n)
 	}
 }
