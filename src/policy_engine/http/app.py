@@ -127,9 +127,7 @@ class App:
             self.decisions = await build_decisions(self.settings, self.metrics)
         assert self.decisions is not None
         acgs = AcgsEndpoints(self.decisions, self.metrics, self.settings.query, self.settings.max_body_bytes)
-        native = OpaNative(
-            self.decisions, self.settings.bundle, self.settings.default_decision, self.settings.eval_timeout_ms / 1000
-        )
+        native = OpaNative(self.decisions, self.settings)
         opa = OpaEndpoints(self.decisions, self.settings.max_body_bytes, native)
         self.opa = opa
         if self.settings.authorization == "basic":

@@ -14,7 +14,10 @@ snapshot.
 
 import asyncio
 import weakref
+from urllib.parse import urlsplit
 
+from policy_engine.bundle.sources import is_url
+from policy_engine.config import Settings
 from policy_engine.decisions import Decisions, EmbeddedDecisions
 from policy_engine.engine.engine import OpaServer
 from policy_engine.engine.errors import EngineError
@@ -27,11 +30,33 @@ _PASSED_HEADERS = ("content-type", "content-encoding", "vary", "allow", "locatio
 _DEFAULT_404 = "404 page not found"
 
 
+def opa_config(settings: Settings) -> dict:
+    """The configuration OPA would run with for these settings, for /v1/config (which OPA
+    answers with the credentials taken out): a bundle server is a service and a bundle."""
+    if not is_url(settings.bundle):
+        return {}
+    parts = urlsplit(settings.bundle)
+    service: dict = {"url": f"{parts.scheme}://{parts.netloc}"}
+    if settings.bundle_token:
+        service["credentials"] = {"bearer": {"token": settings.bundle_token}}
+    polling = {"min_delay_seconds": settings.bundle_min_delay, "max_delay_seconds": settings.bundle_max_delay}
+    if settings.bundle_long_poll_seconds:
+        polling["long_polling_timeout_seconds"] = settings.bundle_long_poll_seconds
+    resource = parts.path + (f"?{parts.query}" if parts.query else "")
+    bundle = {"service": "bundle", "resource": resource, "polling": polling}
+    return {"services": {"bundle": service}, "bundles": {"bundle": bundle}}
+
+
 class OpaNative:
-    def __init__(self, decisions: Decisions, bundle_name: str, default_decision: str, timeout: float) -> None:
+    def __init__(self, decisions: Decisions, settings: Settings) -> None:
         self.decisions = decisions
-        self.options = {"bundle_name": bundle_name, "default_decision": default_decision}
-        self.timeout = timeout
+        self.options = {
+            # `opa run -b PATH` names its bundle PATH; a bundle server's is "bundle", as configured.
+            "bundle_name": "bundle" if is_url(settings.bundle) else settings.bundle,
+            "default_decision": settings.default_decision,
+            "config": opa_config(settings),
+        }
+        self.timeout = settings.eval_timeout_ms / 1000
         self._servers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._building = asyncio.Lock()
 
