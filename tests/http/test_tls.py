@@ -181,3 +181,22 @@ def test_client_certificates_name_the_caller_for_the_authz_policy(pki):
             ours = httpx.get(url + request["url"], verify=request["verify"])
             theirs = httpx.get(opa + request["url"], verify=request["verify"])
             assert (ours.status_code, ours.json().get("result")) == (theirs.status_code, theirs.json().get("result"))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--tls-cert-file", "c.pem"),
+        ("--authentication", "tls"),
+        ("--tls-ca-cert-file", "ca.pem"),
+    ],
+)
+def test_tls_flags_without_their_companions_stop_serve_with_one_line(args):
+    done = subprocess.run(
+        [sys.executable, "-m", "policy_engine.cli", "serve", "--port", str(free_port()), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "--tls-" in done.stderr.strip().splitlines()[-1]

@@ -116,6 +116,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def tls_problem(settings: Settings) -> str:
+    """What is missing for the TLS and authentication flags given, as `opa run` refuses it."""
+    if bool(settings.tls_cert_file) != bool(settings.tls_private_key_file):
+        return "--tls-cert-file and --tls-private-key-file go together"
+    if settings.authentication == "tls" and not (settings.tls_cert_file and settings.tls_ca_cert_file):
+        return "--authentication tls needs --tls-cert-file, --tls-private-key-file and --tls-ca-cert-file"
+    if settings.tls_ca_cert_file and not settings.tls_cert_file:
+        return "--tls-ca-cert-file needs --tls-cert-file and --tls-private-key-file"
+    return ""
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -124,6 +135,9 @@ def serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
     settings = Settings(**{**Settings.from_env().__dict__, **overrides})
     os.environ.update(settings.to_env())
+    problem = tls_problem(settings)
+    if problem:
+        raise SystemExit(f"policy-engine serve: {problem}")
     tls: dict = {}
     if settings.tls_cert_file:
         from policy_engine.http.tls import context_factory
