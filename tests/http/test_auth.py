@@ -142,3 +142,23 @@ def test_decided_as_opa_decides(ours, theirs, method, path, body, headers):
 
 def test_authorization_off_by_default_costs_nothing_and_allows(http):
     assert http.post("/v1/evaluate", json=ACGS).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"{bad", "application/json"), (b"a: [1", "application/x-yaml")],
+)
+def test_a_body_the_authorizer_cannot_read_is_400_as_in_opa(ours, theirs, body, content_type):
+    headers = {**TOKEN, "Content-Type": content_type}
+    path = "/v1/data/acgs/constitutional/evaluate"
+    got = ours.post(path, content=body, headers=headers)
+    assert got.status_code == theirs.post(path, content=body, headers=headers).status_code == 400
+    assert got.json()["code"] == "invalid_parameter"
+
+
+def test_a_yaml_set_is_read_as_opa_reads_it(ours, theirs):
+    headers = {**TOKEN, "Content-Type": "application/x-yaml"}
+    path = "/v1/data/acgs/constitutional/evaluate"
+    expected = theirs.post(path, content=b"!!set {a}", headers=headers)
+    got = ours.post(path, content=b"!!set {a}", headers=headers)
+    assert (got.status_code, got.json()) == (expected.status_code, expected.json())

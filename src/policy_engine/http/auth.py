@@ -59,8 +59,9 @@ class Authorizer:
             input_json = await self._input(request)
         except BodyTooLarge:
             return body_too_large(self.max_body)
-        except ValueError as exc:
-            return opa_error(400, "invalid_parameter", f"body is not a JSON or YAML document: {exc}")
+        except (ValueError, TypeError, RecursionError, yaml.YAMLError):
+            # OPA's authorizer answers a body it cannot read with 400 before any decision.
+            return opa_error(400, "invalid_parameter", "body is not a readable JSON or YAML document")
         try:
             decided = await self.decisions.decide(AUTHZ_QUERY, input_json)
         except EngineError as exc:
@@ -90,7 +91,7 @@ class Authorizer:
         content_type = request.header(b"content-type") or b""
         parsed = yaml.safe_load(body) if b"yaml" in content_type else orjson.loads(body)
         document["body"] = parsed
-        return orjson.dumps(document)
+        return orjson.dumps(document, default=_yaml_value)
 
     def _identity(self, request: Request) -> str | None:
         if self.authentication == "token":
@@ -101,6 +102,13 @@ class Authorizer:
             certificate = request.scope.get("tls_peer_certificate")
             return subject_name(certificate["subject"]) if certificate else None
         return None
+
+
+def _yaml_value(value: object) -> object:
+    """A YAML set as OPA's YAML reader gives it: an object whose values are null."""
+    if isinstance(value, set | frozenset):
+        return dict.fromkeys(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _verdict(result: object) -> Response | None:
