@@ -162,3 +162,18 @@ def test_a_yaml_set_is_read_as_opa_reads_it(ours, theirs):
     expected = theirs.post(path, content=b"!!set {a}", headers=headers)
     got = ours.post(path, content=b"!!set {a}", headers=headers)
     assert (got.status_code, got.json()) == (expected.status_code, expected.json())
+
+
+def _l1_hits(metrics_text: str) -> float:
+    for line in metrics_text.splitlines():
+        if line.startswith('cache_hits_total{tier="l1"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_the_authz_decision_is_cached(ours):
+    """/metrics decides nothing itself: between two scrapes, the one hit is the second's authz."""
+    ours.get("/metrics", headers=TOKEN)
+    first = _l1_hits(ours.get("/metrics", headers=TOKEN).text)
+    second = _l1_hits(ours.get("/metrics", headers=TOKEN).text)
+    assert second - first == 1
