@@ -256,6 +256,19 @@ func pe_opa_serve(server C.uint64_t, request *C.char, requestLen C.int, timeoutU
 	})
 }
 
+// pe_certificates_json answers input.client_certificates as OPA's authorizer builds it.
+//
+//export pe_certificates_json
+func pe_certificates_json(ders *C.char, dersLen C.int, out **C.char, outLen *C.int) C.int {
+	return guard(out, outLen, func() answer {
+		body, berr := certificatesJSON(goBytes(ders, dersLen))
+		if berr != nil {
+			return fail(berr)
+		}
+		return answer{statusOK, body}
+	})
+}
+
 //export pe_release
 func pe_release(handle C.uint64_t) { handles.drop(uint64(handle)) }
 

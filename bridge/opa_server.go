@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
 	"net/http"
@@ -172,4 +173,26 @@ func getOpaServer(h uint64) (*opaServer, *bridgeError) {
 		return s, nil
 	}
 	return nil, &bridgeError{Code: "invalid_handle", Message: "no OPA server with that handle"}
+}
+
+// certificatesJSON is what OPA's authorizer gives a policy as input.client_certificates: the
+// client's certificates (framed DER) as Go's encoding/json writes []*x509.Certificate.
+func certificatesJSON(raw []byte) ([]byte, *bridgeError) {
+	ders, berr := readFrames(raw)
+	if berr != nil {
+		return nil, berr
+	}
+	certs := make([]*x509.Certificate, 0, len(ders))
+	for _, der := range ders {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, newError("invalid_input", err)
+		}
+		certs = append(certs, c)
+	}
+	out, err := json.Marshal(certs)
+	if err != nil {
+		return nil, newError("invalid_input", err)
+	}
+	return out, nil
 }

@@ -29,6 +29,13 @@ AUTHZ = """package system.authz
 default allow := false
 
 allow if input.identity == "CN=alice,O=ACGS"
+
+# The certificate itself, as OPA gives it: Go's JSON of x509.Certificate.
+allow if {
+    input.path == ["v1", "data", "acgs", "config", "min_benefit"]
+    input.client_certificates[0].Subject.CommonName == "bob"
+    input.client_certificates[0].Issuer.CommonName == "test-ca"
+}
 """
 
 
@@ -177,10 +184,15 @@ def test_client_certificates_name_the_caller_for_the_authz_policy(pki):
             httpx.post(f"{url}/v1/evaluate", json=ACGS, verify=trusting(ca))
         # The same identities, decided as OPA decides them, on OPA's Data API.
         for caller in (alice, bob):
-            request = {"url": "/v1/data/acgs/config/max_harm_risk", "verify": trusting(ca, caller)}
-            ours = httpx.get(url + request["url"], verify=request["verify"])
-            theirs = httpx.get(opa + request["url"], verify=request["verify"])
-            assert (ours.status_code, ours.json().get("result")) == (theirs.status_code, theirs.json().get("result"))
+            for path in ("/v1/data/acgs/config/max_harm_risk", "/v1/data/acgs/config/min_benefit"):
+                ours = httpx.get(url + path, verify=trusting(ca, caller))
+                theirs = httpx.get(opa + path, verify=trusting(ca, caller))
+                assert (ours.status_code, ours.json().get("result")) == (
+                    theirs.status_code,
+                    theirs.json().get("result"),
+                )
+        # bob is allowed the one path by his certificate's fields
+        assert httpx.get(url + "/v1/data/acgs/config/min_benefit", verify=trusting(ca, bob)).status_code == 200
 
 
 @pytest.mark.parametrize(

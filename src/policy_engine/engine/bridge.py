@@ -51,6 +51,7 @@ class Bridge:
         _signature(lib.pe_key, _u64, cp, n)
         _signature(lib.pe_opa_server, _u64, cp, n, u64p)
         _signature(lib.pe_opa_serve, _u64, cp, n, i64)
+        _signature(lib.pe_certificates_json, cp, n)
         lib.pe_free.argtypes = [ctypes.c_void_p]
         lib.pe_free.restype = None
         lib.pe_release.argtypes = [_u64]
@@ -131,6 +132,11 @@ class Bridge:
         out = out or b""
         (size,) = _LENGTH.unpack_from(out)
         return orjson.loads(out[4 : 4 + size]), out[4 + size :]
+
+    def certificates_json(self, ders: Sequence[bytes]) -> bytes:
+        """DER certificates as OPA's authorizer gives them to a policy (input.client_certificates)."""
+        framed = b"".join(_LENGTH.pack(len(der)) + der for der in ders)
+        return self._call(self._lib.pe_certificates_json, framed, len(framed))[1] or b"[]"
 
     def selftest_panic(self) -> None:
         """Raises the EngineError a Go panic becomes (used by the tests)."""

@@ -6,6 +6,10 @@ verified client certificate (`--authentication tls`). Authorization asks the bun
 and the body of the POSTs OPA exposes it for), through the service's own decision path, so the
 decision is cached on what the policy reads. It covers every endpoint (the ACGS API, the batch
 APIs, /metrics) except the exempt paths. Off by default; when off, nothing here runs.
+
+With --authentication tls the input also has `client_certificates`: the client's certificate as
+OPA gives it (Go's JSON of x509.Certificate, made by the bridge). Python's ssl gives the leaf
+only, so intermediates a client sends are not in it.
 """
 
 import re
@@ -15,11 +19,13 @@ import orjson
 import yaml
 
 from policy_engine.decisions import Decisions
+from policy_engine.engine.bridge import load_bridge
 from policy_engine.engine.errors import EngineError
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, decoded
 from policy_engine.http.opa_errors import body_too_large, opa_error
 
 AUTHZ_QUERY = "data.system.authz.allow"
+_MAX_CERTIFICATES = 1024
 
 _BEARER = re.compile(rb"^Bearer\s+(\S+)$")
 
@@ -51,6 +57,7 @@ class Authorizer:
         self.decisions = decisions
         self.authentication = authentication
         self.max_body = max_body
+        self._certificates_json: dict[bytes, orjson.Fragment] = {}
 
     async def refusal(self, request: Request) -> Response | None:
         """None when the policy allows the request; else OPA's answer (401, or 500 when the
@@ -80,6 +87,8 @@ class Authorizer:
         identity = self._identity(request)
         if identity is not None:
             document["identity"] = identity
+            if self.authentication == "tls":
+                document["client_certificates"] = self._certificates(request.scope["tls_peer_certificate_der"])
         body = b""
         if expects_body(request.method, document["path"]):
             raw = await request.raw_body(self.max_body)
@@ -92,6 +101,15 @@ class Authorizer:
         parsed = yaml.safe_load(body) if b"yaml" in content_type else orjson.loads(body)
         document["body"] = parsed
         return orjson.dumps(document, default=_yaml_value)
+
+    def _certificates(self, der: bytes) -> orjson.Fragment:
+        """input.client_certificates, as Go's JSON of the parsed certificates (OPA's), once per certificate."""
+        found = self._certificates_json.get(der)
+        if found is None:
+            if len(self._certificates_json) >= _MAX_CERTIFICATES:
+                self._certificates_json.clear()
+            found = self._certificates_json[der] = orjson.Fragment(load_bridge().certificates_json([der]))
+        return found
 
     def _identity(self, request: Request) -> str | None:
         if self.authentication == "token":

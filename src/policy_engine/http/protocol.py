@@ -98,6 +98,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._arm(self.limits.body_timeout)  # until the message is complete
         if self._ssl_object is not None:  # the verified client certificate, for --authentication tls
             self.scope["tls_peer_certificate"] = self._ssl_object.getpeercert()
+            self.scope["tls_peer_certificate_der"] = self._ssl_object.getpeercert(binary_form=True)
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
