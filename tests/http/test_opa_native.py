@@ -1,5 +1,6 @@
-"""OPA's server in the bridge follows the active bundle: after a reload, the answers it gives
-(here `explain`, `/v1/policies`) are the new revision's, as the service's own fast path's are."""
+"""OPA's server in the bridge: it follows the active bundle (after a reload, the answers it gives
+are the new revision's, as the service's own fast path's are), and `POST /` answers the decision
+--default-decision names, as OPA configured with the same default_decision answers it."""
 
 import shutil
 import time
@@ -7,7 +8,8 @@ import time
 import httpx
 import orjson
 
-from policy_engine.bundle.locate import default_bundle
+from policy_engine.bench.opa_server import free_port, serving
+from policy_engine.bundle.locate import default_bundle, opa_binary
 from tests.support.service import running_service
 
 
@@ -29,3 +31,20 @@ def test_answers_follow_a_bundle_reload(tmp_path):
         assert client.get(path).json()["result"] == 0.25
         assert client.get(f"{path}?explain=notes").json()["result"] == 0.25
         assert client.get("/v1/query?q=x%20%3D%20data.acgs.config.max_harm_risk").json() == {"result": [{"x": 0.25}]}
+
+
+def test_post_root_answers_the_default_decision_as_opa_with_the_same_setting():
+    bundle = str(default_bundle())
+    decision = "/acgs/constitutional/evaluate"
+    port = free_port()
+    cmd = [opa_binary(), "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error"]
+    cmd += ["--set", f"default_decision={decision}", "--bundle", bundle]
+    body = orjson.dumps({"action": "system.execute_shell"})
+    with (
+        running_service("--bundle", bundle, "--default-decision", decision) as url,
+        serving(cmd, port, "/health?bundles", stop_timeout=10),
+    ):
+        ours = httpx.post(f"{url}/", content=body, headers={"Content-Type": "application/json"})
+        theirs = httpx.post(f"http://127.0.0.1:{port}/", content=body, headers={"Content-Type": "application/json"})
+    assert (ours.status_code, ours.json()) == (theirs.status_code, theirs.json())
+    assert ours.json()["violations"] == ["dangerous_action"]
