@@ -227,6 +227,52 @@ func pe_key(query C.uint64_t, input *C.char, inputLen C.int, out **C.char, outLe
 	})
 }
 
+//export pe_opa_server
+func pe_opa_server(bundle C.uint64_t, options *C.char, optionsLen C.int, handle *C.uint64_t, out **C.char, outLen *C.int) C.int {
+	return guard(out, outLen, func() answer {
+		b, err := getBundle(uint64(bundle))
+		if err != nil {
+			return fail(err)
+		}
+		s, err := b.opaServer(goBytes(options, optionsLen))
+		if err != nil {
+			return fail(err)
+		}
+		*handle = C.uint64_t(handles.put(s))
+		return ok(map[string]any{})
+	})
+}
+
+// pe_opa_serve answers one HTTP request with OPA's own server (opa_server.go).
+//
+//export pe_opa_serve
+func pe_opa_serve(server C.uint64_t, request *C.char, requestLen C.int, timeoutUS C.int64_t, out **C.char, outLen *C.int) C.int {
+	return guard(out, outLen, func() answer {
+		s, err := getOpaServer(uint64(server))
+		if err != nil {
+			return fail(err)
+		}
+		body, berr := s.serve(goBytes(request, requestLen), time.Duration(timeoutUS)*time.Microsecond)
+		if berr != nil {
+			return fail(berr)
+		}
+		return answer{statusOK, body}
+	})
+}
+
+// pe_certificates_json answers input.client_certificates as OPA's authorizer builds it.
+//
+//export pe_certificates_json
+func pe_certificates_json(ders *C.char, dersLen C.int, out **C.char, outLen *C.int) C.int {
+	return guard(out, outLen, func() answer {
+		body, berr := certificatesJSON(goBytes(ders, dersLen))
+		if berr != nil {
+			return fail(berr)
+		}
+		return answer{statusOK, body}
+	})
+}
+
 //export pe_release
 func pe_release(handle C.uint64_t) { handles.drop(uint64(handle)) }
 

@@ -32,8 +32,12 @@ func (r *registry) get(h uint64) (any, bool) {
 
 func (r *registry) drop(h uint64) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	v := r.items[h]
 	delete(r.items, h)
+	r.mu.Unlock()
+	if held, ok := v.(interface{ release() }); ok {
+		held.release() // what holds more than memory (an OPA server's background work)
+	}
 }
 
 func getBundle(h uint64) (*bundleState, *bridgeError) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages the tests and benchmarks need: Redis (the L2 cache), wrk (closed-loop load),
-# openssl (keys for the signed-bundle tests).
+# openssl (keys for the signed-bundle tests, certificates for the TLS tests).
 # Installs only what is missing; needs root (or sudo) when something is.
 set -euo pipefail
 missing=()

@@ -62,6 +62,19 @@ class Settings:
     partial_eval: bool = True
     eval_timeout_ms: int = 1000  # an evaluation's deadline; then OPA cancels it (a fail-closed deny)
     disable_query_endpoints: bool = False  # refuse queries written by clients (/v1/compile)
+    # OPA's REST API: the decision `POST /` answers (OPA's default_decision).
+    default_decision: str = "/system/main"
+    # Who may call (http/auth.py), as `opa run` decides it: --authentication token|tls|off,
+    # --authorization basic|off (the bundle's system.authz policy), exempt paths (comma-separated).
+    authentication: str = "off"
+    authorization: str = "off"
+    authorization_exempt: str = "/health,/health/live,/health/ready,/ready"
+    # TLS (http/tls.py): the server's certificate and key (reloaded when they change on disk) and
+    # the CA that client certificates must chain to (--authentication tls).
+    tls_cert_file: str = ""
+    tls_private_key_file: str = ""
+    tls_ca_cert_file: str = ""
+    tls_cert_refresh_period: float = 1.0
     # Connections (http/protocol.py): nothing is held for free.
     max_header_bytes: int = 64 * 1024  # the request line and headers, else 431
     max_headers: int = 100  # else 431

@@ -49,6 +49,9 @@ class Bridge:
         _signature(lib.pe_eval, _u64, cp, n, i64)
         _signature(lib.pe_eval_many, _u64, cp, n, i64)
         _signature(lib.pe_key, _u64, cp, n)
+        _signature(lib.pe_opa_server, _u64, cp, n, u64p)
+        _signature(lib.pe_opa_serve, _u64, cp, n, i64)
+        _signature(lib.pe_certificates_json, cp, n)
         lib.pe_free.argtypes = [ctypes.c_void_p]
         lib.pe_free.restype = None
         lib.pe_release.argtypes = [_u64]
@@ -115,6 +118,25 @@ class Bridge:
     def key(self, query: int, input_json: bytes) -> bytes:
         """The canonical JSON of the input projected onto what the query reads (bridge/key.go)."""
         return self._call(self._lib.pe_key, query, input_json, len(input_json))[1] or b""
+
+    def opa_server(self, bundle: int, options: dict) -> int:
+        """OPA's own REST server over the bundle, in process (bridge/opa_server.go): its handle."""
+        raw = orjson.dumps(options)
+        return self._with_handle(self._lib.pe_opa_server, bundle, raw, len(raw))[0]
+
+    def opa_serve(self, server: int, head: dict, body: bytes, timeout: float = 0) -> tuple[dict, bytes]:
+        """One HTTP request answered by OPA's server: (response head {status, headers}, body)."""
+        head_json = orjson.dumps(head)
+        framed = _LENGTH.pack(len(head_json)) + head_json + _LENGTH.pack(len(body)) + body
+        _, out = self._call(self._lib.pe_opa_serve, server, framed, len(framed), _micros(timeout))
+        out = out or b""
+        (size,) = _LENGTH.unpack_from(out)
+        return orjson.loads(out[4 : 4 + size]), out[4 + size :]
+
+    def certificates_json(self, ders: Sequence[bytes]) -> bytes:
+        """DER certificates as OPA's authorizer gives them to a policy (input.client_certificates)."""
+        framed = b"".join(_LENGTH.pack(len(der)) + der for der in ders)
+        return self._call(self._lib.pe_certificates_json, framed, len(framed))[1] or b"[]"
 
     def selftest_panic(self) -> None:
         """Raises the EngineError a Go panic becomes (used by the tests)."""

@@ -104,6 +104,19 @@ def item_result(item: tuple[int, bytes]) -> bytes | None:
     return None
 
 
+class OpaServer:
+    """OPA's REST server for one bundle revision, answering requests without a listener."""
+
+    def __init__(self, bridge: Bridge, handle: int) -> None:
+        self._bridge = bridge
+        self._release = weakref.finalize(self, bridge.release, handle)
+        self._handle = handle
+
+    def serve(self, head: dict, body: bytes, timeout: float = 0) -> tuple[dict, bytes]:
+        """head: {"method", "target", "headers": [[name, value], ...]}; answers (response head, body)."""
+        return self._bridge.opa_serve(self._handle, head, body, timeout)
+
+
 @dataclass(frozen=True)
 class Verification:
     """How to verify a signed bundle: `opa run`'s --verification-key and its companions."""
@@ -194,6 +207,11 @@ class Engine:
 
     def version(self) -> dict:
         return self._bridge.version()
+
+    def opa_server(self, options: dict) -> "OpaServer":
+        """OPA's own REST server over this bundle (its own store, the same modules and data):
+        blocking, so build it off the event loop."""
+        return OpaServer(self._bridge, self._bridge.opa_server(self._handle, options))
 
     def close(self) -> None:
         """Releases the bundle now; each prepared query is released with its last holder."""

@@ -26,12 +26,16 @@ from policy_engine.decisions import Decisions, EmbeddedDecisions, OpaHttpDecisio
 from policy_engine.engine.engine import Engine, LoadOptions, Verification
 from policy_engine.http.acgs_endpoints import AcgsEndpoints
 from policy_engine.http.asgi import Request, Response, json_response, send
+from policy_engine.http.auth import Authorizer
 from policy_engine.http.batch_endpoints import BatchEndpoints
+from policy_engine.http.compression import GZIP_MIN_LENGTH, gzipped
 from policy_engine.http.cors import Cors
 from policy_engine.http.drain import Drain
 from policy_engine.http.opa_endpoints import OpaEndpoints
+from policy_engine.http.opa_native import OpaNative
 from policy_engine.http.openapi import OPENAPI
 from policy_engine.http.supervision import die_with_parent
+from policy_engine.http.tls import watch_certificates
 from policy_engine.metrics import Metrics
 from policy_engine.shared_metrics import FLUSH_SECONDS, scrape_registry
 from policy_engine.snapshot import PolicySnapshot
@@ -113,6 +117,8 @@ class App:
         self.routes: dict[str, dict[str, Handler]] = {}
         self.prefixes: list[tuple[str, dict[str, PrefixHandler]]] = []
         self._tasks: set[asyncio.Task] = set()
+        self.authorizer: Authorizer | None = None  # --authorization basic
+        self.exempt = frozenset(p for p in settings.authorization_exempt.split(",") if p)
 
     async def startup(self) -> None:
         self.drain.install(asyncio.get_running_loop())
@@ -124,7 +130,13 @@ class App:
             self.decisions = await build_decisions(self.settings, self.metrics)
         assert self.decisions is not None
         acgs = AcgsEndpoints(self.decisions, self.metrics, self.settings.query, self.settings.max_body_bytes)
-        opa = OpaEndpoints(self.decisions, self.settings.max_body_bytes)
+        native = OpaNative(self.decisions, self.settings)
+        opa = OpaEndpoints(self.decisions, self.settings.max_body_bytes, native)
+        self.opa = opa
+        if self.settings.authorization == "basic":
+            self.authorizer = Authorizer(self.decisions, self.settings.authentication, self.settings.max_body_bytes)
+        if self.settings.tls_cert_file:
+            self._background(watch_certificates(self.settings.tls_cert_refresh_period))
         batch = BatchEndpoints(acgs, self.decisions, self.settings.max_body_bytes, self.settings.batch_max_items)
         self.routes = {
             "/v1/evaluate": {"POST": acgs.evaluate},
@@ -134,12 +146,17 @@ class App:
             "/metrics": {"GET": self.metrics_text},
             "/openapi.json": {"GET": self.openapi},
             "/v1/compile": {
-                "POST": _query_endpoints_disabled if self.settings.disable_query_endpoints else opa.compile
+                "POST": _query_endpoints_disabled
+                if self.settings.disable_query_endpoints
+                else (opa.by_opa if isinstance(self.decisions, EmbeddedDecisions) else opa.compile)
             },
             "/v1/batch/evaluate": {"POST": batch.evaluate},
         }
         self.prefixes = [
-            ("/v1/data", {"GET": opa.data_v1, "POST": opa.data_v1}),
+            (
+                "/v1/data",
+                {"GET": opa.data_v1, "POST": opa.data_v1, "PUT": opa.by_opa, "PATCH": opa.by_opa, "DELETE": opa.by_opa},
+            ),
             ("/v0/data", {"POST": opa.data_v0}),
             ("/v1/batch/data", {"POST": batch.data}),
         ]
@@ -206,7 +223,8 @@ class App:
     async def health(self, request: Request) -> Response:
         """API.md's health, with the bundle's revision; OPA's `?bundles` answers 500 until one is active."""
         status = self.bundles.status if self.bundles is not None else None
-        if request.param("bundles") is not None and status is not None and not status.activated:
+        opa_check = request.param("bundles") is not None or request.param("plugins") is not None
+        if opa_check and status is not None and not status.activated:
             return json_response(500, {"error": "not all bundles have been activated"})
         assert self.decisions is not None
         dependencies = await self.decisions.dependencies()
@@ -250,6 +268,10 @@ class App:
                 if prefix_handler is None:
                     return prefix, _not_allowed(prefix_methods)
                 return prefix, prefix_handler(request, request.path[len(prefix) :])
+        if _opa_path(request.path):
+            if self.settings.disable_query_endpoints and request.path.startswith(_QUERY_ENDPOINTS):
+                return "opa", _query_endpoints_disabled(request)
+            return "opa", self.opa.by_opa(request)
         return "unknown", _not_found()
 
     async def __call__(self, scope: dict, receive: Any, send_fn: Any) -> None:
@@ -265,12 +287,25 @@ class App:
         if self.decisions is None:
             response = json_response(503, {"detail": "Service not ready"})
             endpoint = request.path
-        elif request.method in ("POST", "PUT", "PATCH") and _form_like(request.header(b"content-type")):
+        elif (
+            self.authorizer is not None
+            and request.path not in self.exempt
+            and (refused := await self.authorizer.refusal(request))
+        ):
+            response = refused
+            endpoint = "unauthorized"
+        elif (
+            request.method in ("POST", "PUT", "PATCH")
+            and _form_like(request.header(b"content-type"))
+            and not request.path.startswith("/v1/policies/")  # a policy is text
+        ):
             response = _unsupported_media_type()
             endpoint = request.path
         else:
             endpoint, answer = self.route(request)
             response = await answer
+        if len(response.body) >= GZIP_MIN_LENGTH:
+            response = gzipped(request, response)
         await send(send_fn, response)
         self.metrics.requests.observe(time.perf_counter() - started, endpoint, request.method, str(response.status))
 
@@ -293,6 +328,15 @@ class App:
                 await self.shutdown()
                 await send_fn({"type": "lifespan.shutdown.complete"})
                 return
+
+
+# Everything under these belongs to OPA's API: what the service does not answer itself, OPA's server does.
+_OPA_PREFIXES = ("/v1/", "/v0/", "/health/")
+_QUERY_ENDPOINTS = ("/v1/query", "/v1/compile")
+
+
+def _opa_path(path: str) -> bool:
+    return path == "/" or path.startswith(_OPA_PREFIXES)
 
 
 # What a browser sends cross-origin without a preflight: never a JSON body here.

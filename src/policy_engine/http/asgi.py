@@ -3,6 +3,7 @@
 Hand-written on purpose: a framework's per-request objects cost more than the decision.
 """
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,13 @@ class Request:
         return None
 
     async def body(self, limit: int) -> bytes:
+        """The body, gzip decompressed (within `limit` too); raises BodyTooLarge."""
+        raw = await self.raw_body(limit)
+        encoding = self.header(b"content-encoding")
+        return raw if encoding is None else decoded(raw, encoding, limit)
+
+    async def raw_body(self, limit: int) -> bytes:
+        """The body as it came; raises BodyTooLarge."""
         declared = self.header(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise BodyTooLarge()
@@ -50,6 +58,30 @@ class Request:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+    def replay(self, raw: bytes) -> None:
+        """The body read once (by the authorizer) is read again by the endpoint."""
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        self.receive = receive
+
+
+def decoded(raw: bytes, encoding: bytes, limit: int) -> bytes:
+    """A gzip body decompressed, up to `limit` bytes (else BodyTooLarge, as OPA's server answers
+    413). A body that is not gzip, or another encoding, is left as it came: it then fails as
+    the malformed JSON it is."""
+    if encoding.strip().lower() != b"gzip":
+        return raw
+    inflate = zlib.decompressobj(wbits=31)
+    try:
+        out = inflate.decompress(raw, limit + 1)
+    except zlib.error:
+        return raw
+    if len(out) > limit:
+        raise BodyTooLarge()
+    return out if inflate.eof else raw
 
 
 @dataclass(slots=True)

@@ -6,12 +6,10 @@ with code internal_error, as OPA answers it.
 
 import json
 import re
-import time
 from collections.abc import Awaitable
 from typing import Any
 
 import msgspec
-import orjson
 
 from policy_engine import jsontext
 from policy_engine.decisions import Decisions
@@ -19,16 +17,12 @@ from policy_engine.engine.errors import CompileError, InvalidInput
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
 from policy_engine.http.failures import public_message
 from policy_engine.http.ids import decision_id
+from policy_engine.http.opa_errors import body_too_large, opa_error
+from policy_engine.http.opa_native import OpaNative
+
+__all__ = ["OpaEndpoints", "body_too_large", "decode_document", "opa_error", "query_for_path"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def opa_error(status: int, code: str, message: str) -> Response:
-    return json_response(status, {"code": code, "message": message})
-
-
-def body_too_large(limit: int) -> Response:
-    return opa_error(413, "invalid_parameter", f"request body exceeds {limit} bytes")
 
 
 class _DataRequest(msgspec.Struct):
@@ -56,10 +50,21 @@ def query_for_path(path: str) -> str:
     return query
 
 
+def plain_json(request: Request) -> bool:
+    """A JSON body as the fast path reads it: no Content-Encoding, no other Content-Type."""
+    for name, value in request.scope["headers"]:
+        if name == b"content-encoding":
+            return False
+        if name == b"content-type" and not value.lower().startswith(b"application/json"):
+            return False
+    return True
+
+
 class OpaEndpoints:
-    def __init__(self, decisions: Decisions, max_body: int) -> None:
+    def __init__(self, decisions: Decisions, max_body: int, native: OpaNative) -> None:
         self.decisions = decisions
         self.max_body = max_body
+        self.native = native
 
     async def _body(self, request: Request) -> bytes | None:
         """The body, None when empty; raises BodyTooLarge."""
@@ -77,22 +82,29 @@ class OpaEndpoints:
         except Exception as exc:  # OPA's 500 for an evaluation error; an internal one is logged, not shown
             return opa_error(500, "internal_error", public_message(exc, decision_id()))
 
+    async def by_opa(self, request: Request, path: str = "") -> Response:
+        """OPA's own server answers (opa_native): its parameters, endpoints and formats."""
+        try:
+            body = await request.body(self.max_body)
+        except BodyTooLarge:
+            return body_too_large(self.max_body)
+        return await self.native.answer(request, body)
+
     async def data_v1(self, request: Request, path: str) -> Response:
+        # Any parameter (explain, metrics, input on GET, ...) or another format: OPA's server.
+        # data.system (its version, its authz and health policies) is OPA's server's too.
+        if request.query or path.startswith("/system") or not plain_json(request):
+            return await self.by_opa(request)
         return await self._answer(self._data_v1(request, path))
 
     async def _data_v1(self, request: Request, path: str) -> Response:
-        started = time.perf_counter_ns()
         raw = None if request.method == "GET" else await self._body(request)
         given = bytes(decode_document(raw, _data_request).input) if raw is not None else b""
         # OPA's server reads `"input": null` as no input, like an absent one.
         decided = await self.decisions.decide(query_for_path(path), given if given not in (b"", b"null") else None)
         if decided.result is None:
             return json_response(200, {})
-        document = b'{"result":' + decided.result + b',"decision_id":"' + decision_id().encode() + b'"'
-        if request.param("metrics") == "true":
-            elapsed = time.perf_counter_ns() - started
-            document += b',"metrics":' + orjson.dumps({"timer_server_handler_ns": elapsed})
-        return Response(200, document + b"}")
+        return Response(200, b'{"result":' + decided.result + b',"decision_id":"' + decision_id().encode() + b'"}')
 
     async def data_v0(self, request: Request, path: str) -> Response:
         return await self._answer(self._data_v0(request, path))

@@ -17,6 +17,7 @@ per read and one timer per request head:
 import asyncio
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -59,9 +60,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._timer: asyncio.TimerHandle | None = None
         self._discarded = 0
+        self._ssl_object: Any = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._ssl_object = transport.get_extra_info("ssl_object")  # None without TLS
         self._arm(self.limits.head_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -93,6 +96,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(b"431 Request Header Fields Too Large")
             return
         self._arm(self.limits.body_timeout)  # until the message is complete
+        if self._ssl_object is not None:  # the verified client certificate, for --authentication tls
+            self.scope["tls_peer_certificate"] = self._ssl_object.getpeercert()
+            self.scope["tls_peer_certificate_der"] = self._ssl_object.getpeercert(binary_form=True)
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:

@@ -8,6 +8,7 @@ loaded); 3 (uvicorn's) when a worker could not start, e.g. the bundle was refuse
 import argparse
 import errno
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -17,6 +18,16 @@ from policy_engine.config import ENGINES, LOG_FORMATS, LOG_LEVELS, Settings, Set
 
 if TYPE_CHECKING:
     import uvicorn
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(text: str) -> float:
+    """Seconds from a Go-style duration (`500ms`, `2s`, `1m`) or a plain number of seconds."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|h)?\s*", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 1s, 500ms)")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -82,6 +93,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default=d.disable_query_endpoints,
         help="refuse queries written by clients (/v1/compile)",
     )
+    opa = parser.add_argument_group("OPA's REST API, authentication, authorization, TLS (as `opa run`)")
+    opa.add_argument("--default-decision", default=d.default_decision, help="the decision POST / answers")
+    opa.add_argument(
+        "--authentication", choices=["off", "token", "tls"], default=d.authentication, help="bearer tokens"
+    )
+    opa.add_argument(
+        "--authorization", choices=["off", "basic"], default=d.authorization, help="the system.authz policy"
+    )
+    opa.add_argument(
+        "--authorization-exempt",
+        default=d.authorization_exempt,
+        help="comma-separated paths answered without authentication or authorization",
+    )
+    opa.add_argument("--tls-cert-file", default=d.tls_cert_file, help="serve HTTPS with this certificate")
+    opa.add_argument("--tls-private-key-file", default=d.tls_private_key_file, help="the certificate's private key")
+    opa.add_argument("--tls-ca-cert-file", default=d.tls_ca_cert_file, help="CA of client certificates (mutual TLS)")
+    opa.add_argument(
+        "--tls-cert-refresh-period",
+        type=duration,
+        default=d.tls_cert_refresh_period,
+        help="how often the certificate files are checked for a change",
+    )
     conns = parser.add_argument_group("connections")
     conns.add_argument("--max-header-bytes", type=int, default=d.max_header_bytes, help="else 431")
     conns.add_argument("--max-headers", type=int, default=d.max_headers, help="else 431")
@@ -119,6 +152,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
     settings = Settings(**{**Settings.from_env().__dict__, **overrides}).validated()
     if "://" not in settings.bundle and settings.engine == "embedded" and not Path(settings.bundle).exists():
         raise SettingsError(f"--bundle {settings.bundle}: no such file or directory")
+    problem = tls_problem(settings)
+    if problem:
+        raise SettingsError(problem)
     return settings
 
 
@@ -134,6 +170,17 @@ def port_taken(host: str, port: int) -> str | None:
                 return f"port {port} on {host} is already in use"
             return f"cannot listen on {host}:{port}: {exc.strerror}"
     return None
+
+
+def tls_problem(settings: Settings) -> str:
+    """What is missing for the TLS and authentication flags given, as `opa run` refuses it."""
+    if bool(settings.tls_cert_file) != bool(settings.tls_private_key_file):
+        return "--tls-cert-file and --tls-private-key-file go together"
+    if settings.authentication == "tls" and not (settings.tls_cert_file and settings.tls_ca_cert_file):
+        return "--authentication tls needs --tls-cert-file, --tls-private-key-file and --tls-ca-cert-file"
+    if settings.tls_ca_cert_file and not settings.tls_cert_file:
+        return "--tls-ca-cert-file needs --tls-cert-file and --tls-private-key-file"
+    return ""
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -165,6 +212,10 @@ def serve(args: argparse.Namespace) -> int:
         "log_level": None,  # the levels are logging_config's
         "timeout_graceful_shutdown": max(1, round(settings.shutdown_timeout)),
     }
+    if settings.tls_cert_file:
+        from policy_engine.http.tls import context_factory
+
+        options |= {"ssl_certfile": settings.tls_cert_file, "ssl_context_factory": context_factory}
     with shared_metrics_dir(settings.workers):
         if settings.workers == 1:
             uvicorn.run(APP, **options)  # exits with 3 when the start-up fails
