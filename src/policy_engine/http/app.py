@@ -22,6 +22,8 @@ from policy_engine.cache.l1 import L1Cache
 from policy_engine.cache.l2 import RedisTier
 from policy_engine.cache.warmup import warm
 from policy_engine.config import Settings
+from policy_engine.decision_logs.logger import DecisionLogger
+from policy_engine.decision_logs.setup import build_logger
 from policy_engine.decisions import Decisions, EmbeddedDecisions, OpaHttpDecisions
 from policy_engine.engine.engine import Engine, LoadOptions, Verification
 from policy_engine.http.acgs_endpoints import AcgsEndpoints
@@ -110,6 +112,7 @@ class App:
         self.routes: dict[str, dict[str, Handler]] = {}
         self.prefixes: list[tuple[str, dict[str, PrefixHandler]]] = []
         self._tasks: set[asyncio.Task] = set()
+        self.logs: DecisionLogger | None = None
 
     async def startup(self) -> None:
         self.drain.install(asyncio.get_running_loop())
@@ -120,9 +123,13 @@ class App:
         else:
             self.decisions = await build_decisions(self.settings, self.metrics)
         assert self.decisions is not None
-        acgs = AcgsEndpoints(self.decisions, self.metrics, self.settings.query, self.settings.max_body_bytes)
-        opa = OpaEndpoints(self.decisions, self.settings.max_body_bytes)
-        batch = BatchEndpoints(acgs, self.decisions, self.settings.max_body_bytes, self.settings.batch_max_items)
+        self.logs = build_logger(self.settings, self.metrics, self._current_engine)
+        if self.logs is not None:
+            self.logs.start()
+        settings, logs = self.settings, self.logs
+        acgs = AcgsEndpoints(self.decisions, self.metrics, settings.query, settings.max_body_bytes, logs)
+        opa = OpaEndpoints(self.decisions, settings.max_body_bytes, logs)
+        batch = BatchEndpoints(acgs, self.decisions, settings.max_body_bytes, settings.batch_max_items, logs)
         self.routes = {
             "/v1/evaluate": {"POST": acgs.evaluate},
             "/api/v1/evaluate": {"POST": acgs.evaluate},
@@ -143,6 +150,10 @@ class App:
         if isinstance(self.decisions, EmbeddedDecisions):
             self._background(self._prepare(self.decisions))
         log.info("policy engine ready: engine=%s revision=%s", self.settings.engine, self.decisions.revision)
+
+    def _current_engine(self) -> Engine | None:
+        """The active snapshot's engine (decision logs evaluate its system.log rules)."""
+        return self.decisions.engine if isinstance(self.decisions, EmbeddedDecisions) else None
 
     def _background(self, coro: Coroutine) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -215,6 +226,8 @@ class App:
             task.cancel()
         if self.bundles is not None:
             await self.bundles.close()
+        if self.logs is not None:  # every buffered event reaches its sinks before the process exits
+            await asyncio.to_thread(self.logs.close, self.settings.shutdown_timeout)
         if self.decisions is not None:
             await self.decisions.close()
 

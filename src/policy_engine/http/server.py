@@ -77,6 +77,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--shutdown-timeout", type=float, default=defaults.shutdown_timeout, help="seconds for requests in flight"
     )
+    logs = parser.add_argument_group("decision logs (OPA's format; any number of sinks at once)")
+    logs.add_argument(
+        "--decision-log-console",
+        action="store_true",
+        default=defaults.decision_log_console,
+        help="JSON lines on stdout",
+    )
+    logs.add_argument("--decision-log-file", default=defaults.decision_log_file, help="JSON lines appended to PATH")
+    logs.add_argument(
+        "--decision-log-file-max-bytes", type=int, default=defaults.decision_log_file_max_bytes, help="then rotate"
+    )
+    logs.add_argument(
+        "--decision-log-file-keep", type=int, default=defaults.decision_log_file_keep, help="rotated files kept"
+    )
+    logs.add_argument(
+        "--decision-log-url", default=defaults.decision_log_url, help="OPA decision log service (POST URL/logs, gzip)"
+    )
+    logs.add_argument("--decision-log-token", default=defaults.decision_log_token, help="bearer token for the URL")
+    logs.add_argument(
+        "--decision-log-upload-limit-bytes",
+        type=int,
+        default=defaults.decision_log_upload_limit_bytes,
+        help="compressed bytes per upload",
+    )
+    logs.add_argument(
+        "--decision-log-retry-max-seconds",
+        type=float,
+        default=defaults.decision_log_retry_max_seconds,
+        help="longest wait between upload retries",
+    )
+    logs.add_argument(
+        "--decision-log-buffer-events",
+        type=int,
+        default=defaults.decision_log_buffer_events,
+        help="events held per buffer before the oldest are dropped",
+    )
+    logs.add_argument(
+        "--decision-log-sync",
+        action="store_true",
+        default=defaults.decision_log_sync,
+        help="answer a request only once its event is written to the file",
+    )
+    logs.add_argument(
+        "--decision-log-mask", default=defaults.decision_log_mask, help="JSON pointers removed, e.g. /input/password"
+    )
+    logs.add_argument("--decision-log-labels", default=defaults.decision_log_labels, help="k=v,... added to labels")
+    logs.add_argument(
+        "--shadow-opa-url", default=defaults.shadow_opa_url, help="an OPA server asked the same questions (A/B)"
+    )
+    logs.add_argument(
+        "--shadow-opa-rate", type=float, default=defaults.shadow_opa_rate, help="share of decisions sent to it"
+    )
     parser.add_argument("--log-level", default=defaults.log_level, help="(LOG_LEVEL)")
     return parser
 
