@@ -5,7 +5,7 @@ The policy sees the event as its input; `drop` true drops it; `mask` lists JSON 
 applied in the order OPA returns them, with OPA's rules (plugins/logs/mask.go): a removal of a
 path that does not exist is skipped and not recorded; an upsert creates missing objects on its
 way; what was applied is listed in `erased` and `masked`. Static masks (--decision-log-mask)
-are removals applied after the policy's.
+are removals applied after the policy's, sorted as OPA sorts a set.
 """
 
 import logging
@@ -60,8 +60,9 @@ def parse_rule(item: Any) -> Rule:
 
 
 def static_rules(spec: str) -> list[Rule]:
-    """--decision-log-mask /input/password,/result/secret: removals."""
-    return [parse_rule(p.strip()) for p in spec.split(",") if p.strip()]
+    """--decision-log-mask /input/password,/result/secret: removals, in the order OPA would apply
+    the same pointers from a `mask` set (sorted)."""
+    return [parse_rule(p) for p in sorted({p.strip() for p in spec.split(",") if p.strip()})]
 
 
 class LogPolicy:
