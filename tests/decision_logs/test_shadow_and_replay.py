@@ -107,3 +107,15 @@ def test_replay_against_the_same_policy_in_an_opa_server_finds_no_difference(log
     with opa_server() as opa_url:
         assert replay.main([str(logged)], opa_url, out) == 0
     assert f"same: {len(REQUESTS) + 1}  different: 0" in out.getvalue()
+
+
+@pytest.mark.timeout(120)
+def test_in_durable_mode_the_shadow_still_counts_mismatches(tmp_path):
+    log = tmp_path / "log.jsonl"
+    with opa_server(data_read_dangerous(tmp_path)) as opa_url:
+        args = ("--decision-log-file", str(log), "--decision-log-sync", "--shadow-opa-url", opa_url)
+        with servers.running_service(*args) as service, httpx.Client(base_url=service.url, timeout=10) as http:
+            for body in REQUESTS:
+                assert http.post("/v1/evaluate", json=body).status_code == 200
+            assert wait_until(lambda: metric(service.url, "shadow_opa_checks_total") == len(REQUESTS))
+            assert metric(service.url, "shadow_opa_mismatches_total") == READS

@@ -1,5 +1,6 @@
 """Every decision on every path is logged once, with the decision id its response carries."""
 
+import asyncio
 import os
 import signal
 
@@ -9,6 +10,10 @@ import pytest
 
 from policy_engine.bench import servers
 from policy_engine.decision_logs.chain import verify
+from policy_engine.decisions import Decided
+from policy_engine.http import acgs_endpoints
+from policy_engine.http.asgi import Request
+from policy_engine.metrics import Metrics
 from tests.support.decision_logs import file_events, wait_until
 
 N = 6
@@ -92,3 +97,55 @@ def test_the_event_follows_opas_format(tmp_path):
 def test_without_a_sink_nothing_is_logged_and_undefined_stays_empty():
     with servers.running_service() as service:
         assert httpx.post(f"{service.url}/v1/data/acgs/nothing", json={"input": {}}).json() == {}
+
+
+def test_an_input_written_over_several_lines_is_one_line_of_the_log(tmp_path):
+    log = tmp_path / "decisions.jsonl"
+    with servers.running_service("--decision-log-file", str(log)) as service:
+        body = b'{\n  "input": {\n    "action": "data.read",\r\n    "n": 1.50\n  }\n}'
+        httpx.post(f"{service.url}/v1/data/{PATH}", content=body)
+        httpx.post(f"{service.url}/v1/data/{PATH}", content=body)
+        assert wait_until(lambda: len(file_events(log)) == 2)
+    lines = log.read_bytes().splitlines()
+    assert len(lines) == 2 and b'"n":1.50' in lines[0]  # compacted, the number as written
+    assert verify([str(log)]).whole
+
+
+class _Decisions:
+    revision = "r"
+
+    async def decide(self, query: str, input_json: bytes | None, action: str | None = None) -> Decided:
+        return Decided(b'{"allow":true,"rule":"safe"}', revision="r-1")
+
+
+def _request() -> Request:
+    async def receive() -> dict:
+        return {"body": b'{"action": "data.read"}', "more_body": False}
+
+    return Request("POST", "/v1/evaluate", b"", {"headers": [], "client": ("10.0.0.1", 5)}, receive)
+
+
+def test_with_logging_off_no_event_is_built(monkeypatch):
+    def forbidden(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("an event was built with logging off")
+
+    monkeypatch.setattr(acgs_endpoints, "DecisionEvent", forbidden)
+    endpoints = acgs_endpoints.AcgsEndpoints(_Decisions(), Metrics(), "data.acgs.x", 1000, logs=None)
+    assert asyncio.run(endpoints.evaluate(_request())).status == 200
+
+
+def test_with_logging_on_the_endpoint_hands_over_one_event_with_the_answers_id():
+    class Logs:
+        def __init__(self) -> None:
+            self.events: list = []
+
+        def log(self, event):  # type: ignore[no-untyped-def]
+            self.events.append(event)
+
+    logs = Logs()
+    endpoints = acgs_endpoints.AcgsEndpoints(_Decisions(), Metrics(), "data.acgs.x", 1000, logs=logs)  # type: ignore[arg-type]
+    response = asyncio.run(endpoints.evaluate(_request()))
+    [event] = logs.events
+    assert event.decision_id == orjson.loads(response.body)["decision_id"]
+    assert event.path == "acgs/x" and event.revision == "r-1" and event.client == ("10.0.0.1", 5)
+    assert orjson.loads(event.input)["evaluation_id"] == event.decision_id

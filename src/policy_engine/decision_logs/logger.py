@@ -96,6 +96,18 @@ def _masked(
     return head, input_json, result
 
 
+class _CompareOnly:
+    """Durable mode: an event already written, still to be compared with the shadow OPA."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: DecisionEvent) -> None:
+        self.event = event
+
+
+Item = DecisionEvent | bytes | _CompareOnly
+
+
 class DecisionLogger:
     def __init__(
         self,
@@ -112,7 +124,7 @@ class DecisionLogger:
         self.metrics = metrics
         self.capacity = capacity
         self.shadow = shadow
-        self._buffer: deque[DecisionEvent | bytes] = deque()
+        self._buffer: deque[Item] = deque()
         self._wake = threading.Event()
         self._woken = False
         self._stopping = False
@@ -140,7 +152,7 @@ class DecisionLogger:
         self._push(event)
         return None
 
-    def _push(self, item: DecisionEvent | bytes) -> None:
+    def _push(self, item: Item) -> None:
         buffer = self._buffer
         if len(buffer) >= self.capacity:
             buffer.popleft()
@@ -168,6 +180,9 @@ class DecisionLogger:
         if self.sinks:
             for line in lines:
                 self._push(line)
+        if self.shadow is not None:  # compared afterwards: counted, not recorded in the written event
+            for event, _ in tick:
+                self._push(_CompareOnly(event))
 
     def _encode(self, events: list[DecisionEvent]) -> list[bytes]:
         lines = []
@@ -195,25 +210,25 @@ class DecisionLogger:
             elif self._stopping:
                 return
 
-    def _take(self) -> list[DecisionEvent | bytes]:
+    def _take(self) -> list[Item]:
         items = []
         buffer = self._buffer
         while buffer:
             items.append(buffer.popleft())
         return items
 
-    def _deliver(self, items: list[DecisionEvent | bytes]) -> None:
-        events = [i for i in items if type(i) is DecisionEvent]
+    def _deliver(self, items: list[Item]) -> None:
         if self.shadow is not None:
-            for event in events:
-                if self.shadow.sampled():
+            for item in items:
+                event = item.event if type(item) is _CompareOnly else item
+                if type(event) is DecisionEvent and self.shadow.sampled():
                     self.shadow.compare(event)
         lines: list[bytes] = []
         for item in items:
             if type(item) is bytes:
                 lines.append(item)
-            else:
-                lines.extend(self._encode([item]))  # type: ignore[list-item]
+            elif type(item) is DecisionEvent:
+                lines.extend(self._encode([item]))
         if not lines:
             return
         for sink in self.sinks:
