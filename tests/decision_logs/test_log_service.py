@@ -102,3 +102,22 @@ def test_sigterm_uploads_what_is_buffered_before_exit():
             time.sleep(0.3)
             logs.mode = "up"
             assert wait_until(lambda: ids <= {e["decision_id"] for e in logs.events}, timeout=30)
+
+
+@pytest.mark.timeout(120)
+def test_each_upload_stays_within_the_upload_limit():
+    with receiver() as logs:
+        args = log_service_args(logs.url, "--decision-log-upload-limit-bytes", "1500")
+        with servers.running_service(*args) as service, httpx.Client(base_url=service.url, timeout=10) as http:
+            ids = {decide(http, n)[0] for n in range(100)}
+            assert wait_until(lambda: {e["decision_id"] for e in logs.events} == ids)
+        sizes = [int(r["headers"]["Content-Length"]) for r in logs.requests]
+        assert len(sizes) > 1 and max(sizes) <= 1500
+
+
+def test_bad_decision_log_options_are_refused_before_serving():
+    from policy_engine.cli import main
+
+    for args in (["--decision-log-sync"], ["--decision-log-mask", "/labels/id"], ["--shadow-opa-rate", "2"]):
+        with pytest.raises(SystemExit, match="policy-engine serve: --"):
+            main(["serve", *args])

@@ -133,6 +133,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def decision_log_problem(settings: Settings) -> str | None:
+    """What is wrong with the decision log options, said before any worker starts."""
+    from policy_engine.decision_logs.mask import static_rules
+
+    if settings.decision_log_sync and not settings.decision_log_file:
+        return "--decision-log-sync needs --decision-log-file"
+    try:
+        static_rules(settings.decision_log_mask)
+    except ValueError as exc:
+        return f"--decision-log-mask: {exc} (pointers under /input or /result, e.g. /input/password)"
+    if not 0 <= settings.shadow_opa_rate <= 1:
+        return "--shadow-opa-rate is a share between 0 and 1"
+    return None
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -140,6 +155,9 @@ def serve(args: argparse.Namespace) -> int:
 
     overrides = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
     settings = Settings(**{**Settings.from_env().__dict__, **overrides})
+    problem = decision_log_problem(settings)
+    if problem:
+        raise SystemExit(f"policy-engine serve: {problem}")
     os.environ.update(settings.to_env())
     uvicorn.run(
         "policy_engine.http.app:create_app",
