@@ -55,10 +55,11 @@ class Encoder:
         head = self.fmt.head(event)
         input_json = _one_line(event.input) if event.input is not None else None
         result = event.result
-        if self.policy is not None or self.static_masks:
+        engine = self.policy.engine() if self.policy is not None else None
+        if engine is not None or self.static_masks:
             rules = list(self.static_masks)
-            if self.policy is not None:
-                decision = self.policy.decide(_body(head, input_json, result))
+            if engine is not None:
+                decision = mask.LogPolicy.decide(engine, _body(head, input_json, result))
                 if decision.drop:
                     return None
                 rules = decision.rules + rules
@@ -155,8 +156,11 @@ class DecisionLogger:
     def _push(self, item: Item) -> None:
         buffer = self._buffer
         if len(buffer) >= self.capacity:
-            buffer.popleft()
-            self.metrics.decision_logs_dropped.inc("buffer_full")
+            try:
+                buffer.popleft()
+                self.metrics.decision_logs_dropped.inc("buffer_full")
+            except IndexError:  # the writer took everything in between
+                pass
         buffer.append(item)
         if not self._woken:
             self._woken = True

@@ -71,10 +71,13 @@ class LogPolicy:
     def __init__(self, current_engine: Callable[[], Engine | None]) -> None:
         self.current_engine = current_engine
 
-    def decide(self, event_json: bytes) -> LogDecision:
+    def engine(self) -> Engine | None:
+        """The engine to ask, when its bundle may hold system.log rules (else None: nothing to ask)."""
         engine = self.current_engine()
-        if engine is None or not _may_define_log_rules(engine.roots):
-            return LogDecision()
+        return engine if engine is not None and _may_define_log_rules(engine.roots) else None
+
+    @staticmethod
+    def decide(engine: Engine, event_json: bytes) -> LogDecision:
         try:
             raw = engine.prepare(LOG_POLICY).evaluate_json(event_json, POLICY_TIMEOUT)
         except EngineError as exc:
