@@ -88,3 +88,28 @@ def test_a_file_rotates_past_its_size_and_keeps_the_newest_files(tmp_path):
     sink.close(1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log", "log.1", "log.2"]
     assert b'"n":9' in path.read_bytes() and b'"n":7' in (tmp_path / "log.2").read_bytes()
+
+
+def test_durable_mode_writes_the_events_of_one_tick_at_once_before_their_answers_go(tmp_path):
+    class CountingFile(FileSink):
+        writes: list[int]
+
+        def write(self, lines: list[bytes]) -> None:
+            self.writes.append(len(lines))
+            super().write(lines)
+
+    async def scenario() -> tuple[CountingFile, Collect]:
+        file, other = CountingFile(tmp_path / "log", 0, 1), Collect()
+        file.writes = []
+        logger = DecisionLogger(encoder(), [file, other], Metrics(), durable=file)
+        logger.start()
+        waiting = [logger.log(event(n)) for n in range(10)]  # one tick's responses
+        assert not any(w.done() for w in waiting)  # type: ignore[union-attr]
+        await asyncio.gather(*waiting)  # type: ignore[arg-type]
+        assert len((tmp_path / "log").read_bytes().splitlines()) == 10  # in the file before the answers
+        await logger.aclose(5)
+        return file, other
+
+    file, other = asyncio.run(scenario())
+    assert file.writes == [10]
+    assert len(other.lines) == 10  # the other sinks get the same lines

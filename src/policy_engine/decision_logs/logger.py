@@ -243,10 +243,14 @@ class DecisionLogger:
                 log.error("decision log sink %s failed: %s", sink.name, exc)
                 self.metrics.decision_logs_dropped.inc(f"{sink.name}_error", n=len(lines))
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Blocking: every buffered event reaches every sink (the HTTP sink within `timeout`)."""
+    async def aclose(self, timeout: float = 10.0) -> None:
+        """On the event loop: the last tick's events written there, then `close` off the loop."""
         if self._tick:
             self._write_tick()
+        await asyncio.to_thread(self.close, timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Blocking: every buffered event reaches every sink (the HTTP sink within `timeout`)."""
         self._stopping = True
         self._wake.set()
         if self._thread.is_alive():

@@ -227,7 +227,7 @@ class App:
         if self.bundles is not None:
             await self.bundles.close()
         if self.logs is not None:  # every buffered event reaches its sinks before the process exits
-            await asyncio.to_thread(self.logs.close, self.settings.shutdown_timeout)
+            await self.logs.aclose(self.settings.shutdown_timeout)
         if self.decisions is not None:
             await self.decisions.close()
 
