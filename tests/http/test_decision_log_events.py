@@ -149,3 +149,19 @@ def test_with_logging_on_the_endpoint_hands_over_one_event_with_the_answers_id()
     assert event.decision_id == orjson.loads(response.body)["decision_id"]
     assert event.path == "acgs/x" and event.revision == "r-1" and event.client == ("10.0.0.1", 5)
     assert orjson.loads(event.input)["evaluation_id"] == event.decision_id
+
+
+@pytest.mark.timeout(120)
+def test_with_several_workers_each_writes_its_own_chained_file(tmp_path):
+    log = tmp_path / "decisions.jsonl"
+    answered = set()
+    with servers.running_service("--workers", "2", "--decision-log-file", str(log)) as service:
+        for _ in range(40):
+            with httpx.Client(base_url=service.url, timeout=10) as http:  # new connections: both workers
+                answered.add(http.post("/v1/evaluate", json=evaluate_body(0)).json()["decision_id"])
+        os.kill(service.pid, signal.SIGTERM)
+        files = lambda: sorted(tmp_path.glob("decisions.jsonl.worker-*"))  # noqa: E731
+        assert wait_until(lambda: answered <= {e["decision_id"] for f in files() for e in file_events(f)})
+    assert not log.exists()
+    for file in files():
+        assert verify([str(file)]).whole
