@@ -10,7 +10,9 @@ from policy_engine.decision_logs.chain import Chain
 from policy_engine.decision_logs.event import DecisionEvent, EventFormat
 from policy_engine.decision_logs.logger import DecisionLogger, Encoder
 from policy_engine.decision_logs.sinks import FileSink
+from policy_engine.engine.engine import Engine
 from policy_engine.metrics import Metrics
+from tests.support.decision_logs import bundle_with
 
 
 class Collect:
@@ -113,3 +115,18 @@ def test_durable_mode_writes_the_events_of_one_tick_at_once_before_their_answers
     file, other = asyncio.run(scenario())
     assert file.writes == [10]
     assert len(other.lines) == 10  # the other sinks get the same lines
+
+
+def test_rules_that_read_nothing_of_the_event_are_asked_once_per_bundle(tmp_path):
+    constant = 'package system.log\n\nmask contains "/input/password"\n'
+    engine = Engine(bundle_with(tmp_path, "constant", {"system/log/mask.rego": constant}))
+    policy = mask.LogPolicy(lambda: engine)
+    line = orjson.loads(encoder(policy=policy).encode(event(1)))
+    assert line["input"] == {"n": 1} and line["erased"] == ["/input/password"]
+    assert policy.constant(engine) is not None  # known once, not evaluated per event
+
+
+def test_a_bundle_without_log_rules_changes_nothing(tmp_path):
+    engine = Engine(bundle_with(tmp_path, "plain", {}))
+    line = orjson.loads(encoder(policy=mask.LogPolicy(lambda: engine)).encode(event(1)))
+    assert line["input"] == {"password": "p", "n": 1} and "erased" not in line

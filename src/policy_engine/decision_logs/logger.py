@@ -62,7 +62,10 @@ class Encoder:
         if engine is not None or self.static_masks:
             rules = list(self.static_masks)
             if engine is not None:
-                decision = mask.LogPolicy.decide(engine, _body(head, input_json, result))
+                assert self.policy is not None
+                decision = self.policy.constant(engine)
+                if decision is None:
+                    decision = mask.LogPolicy.decide(engine, _body(head, input_json, result))
                 if decision.drop:
                     return None
                 rules = decision.rules + rules

@@ -70,6 +70,17 @@ class LogPolicy:
 
     def __init__(self, current_engine: Callable[[], Engine | None]) -> None:
         self.current_engine = current_engine
+        self._engine: Engine | None = None
+        self._constant: LogDecision | None = None
+
+    def constant(self, engine: Engine) -> LogDecision | None:
+        """The decision for every event when the rules read nothing of it (asked once per bundle,
+        so that a bundle without system.log rules costs nothing per event), else None."""
+        if engine is not self._engine:
+            reads = engine.prepare(LOG_POLICY).reads
+            self._constant = self.decide(engine, b"{}") if reads.cacheable and not reads.paths else None
+            self._engine = engine
+        return self._constant
 
     def engine(self) -> Engine | None:
         """The engine to ask, when its bundle may hold system.log rules (else None: nothing to ask)."""
