@@ -1,4 +1,4 @@
-"""`policy-engine`: eval, serve and bench.
+"""`policy-engine`: eval, serve, bench, logs verify and replay.
 
 A wrong option or environment variable is one line on stderr and exit status 2, `--help` included
 (the environment gives the options' defaults).
@@ -68,6 +68,20 @@ def _bench(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _logs_verify(args: argparse.Namespace) -> int:
+    from policy_engine.decision_logs.chain import verify
+
+    verdict = verify(args.files)
+    print(verdict.message)
+    return 0 if verdict.whole else 1
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from policy_engine.decision_logs.replay import main
+
+    return main(args.files, args.against)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line; SettingsError when the environment holds a wrong value."""
     parser = Parser(prog="policy-engine", description=__doc__.split("\n")[0])
@@ -87,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     from policy_engine.bench.main import add_arguments as add_bench_arguments
 
     add_bench_arguments(commands.add_parser("bench", help="run a benchmark")).set_defaults(func=_bench)
+
+    logs = commands.add_parser("logs", help="decision log tools").add_subparsers(dest="logs_command", required=True)
+    verify = logs.add_parser("verify", help="check the hash chain of decision log files (rotations included)")
+    verify.add_argument("files", nargs="+", help="PATH and its rotations (PATH.1, PATH.2...), any order")
+    verify.set_defaults(func=_logs_verify)
+
+    replay = commands.add_parser("replay", help="ask logged decisions again of another OPA or a candidate bundle")
+    replay.add_argument("files", nargs="+", help="decision log files")
+    replay.add_argument("--against", required=True, help="an OPA server's URL, or a bundle directory or .tar.gz")
+    replay.set_defaults(func=_replay)
     return parser
 
 

@@ -84,6 +84,21 @@ class Settings:
     max_connections: int = 4096  # per worker: connections and requests beyond it are answered 503
     drain_seconds: float = 0.0  # after SIGTERM, keep serving (not ready) this long before stopping
     shutdown_timeout: float = 30.0  # then, at most this long for requests in flight
+    # Decision logs (decision_logs/): off unless a sink or the shadow is configured.
+    decision_log_console: bool = False
+    decision_log_file: str = ""
+    decision_log_file_max_bytes: int = 100 * 1024 * 1024
+    decision_log_file_keep: int = 5
+    decision_log_url: str = ""  # OPA's decision log service: POST URL/logs
+    decision_log_token: str = ""
+    decision_log_upload_limit_bytes: int = 32768
+    decision_log_retry_max_seconds: float = 10.0
+    decision_log_buffer_events: int = 10000
+    decision_log_sync: bool = False  # answer only once the event is in the file
+    decision_log_mask: str = ""  # comma-separated JSON pointers removed from every event
+    decision_log_labels: str = ""  # comma-separated key=value, added to every event's labels
+    shadow_opa_url: str = ""
+    shadow_opa_rate: float = 1.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":

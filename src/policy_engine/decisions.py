@@ -26,6 +26,8 @@ from policy_engine.snapshot import Entrypoint, PolicySnapshot
 class Decided:
     result: bytes | None  # the result's JSON; None when the query is undefined
     cache_hit: bool = False
+    tier: str = ""  # the cache tier that answered: l1 or l2
+    revision: str = ""  # the bundle revision that decided (its manifest's), for decision logs
 
 
 class Decisions(Protocol):
@@ -97,20 +99,21 @@ class EmbeddedDecisions:
         return keys.key(input_json)
 
     async def decide(self, query: str, input_json: bytes | None, action: str | None = None) -> Decided:
-        entry = self.snapshot.route(query, input_json, action)  # one snapshot for the whole request
+        snapshot = self.snapshot  # one snapshot for the whole request
+        entry = snapshot.route(query, input_json, action)
         cache, key = self.cache, self._key(entry, input_json)
         if cache is not None and key is not None:
-            cached = await cache.get(key)
+            cached, tier = await cache.lookup(key)
             if cached is not None:
                 if cache.should_shadow():
                     fresh = await self.batcher.evaluate(entry.prepared, input_json)
-                    return Decided(cache.shadow_result(key, cached, fresh), cache_hit=True)
-                return Decided(None if cached == UNDEFINED else cached, cache_hit=True)
+                    return Decided(cache.shadow_result(key, cached, fresh), True, tier, snapshot.manifest_revision)
+                return Decided(None if cached == UNDEFINED else cached, True, tier, snapshot.manifest_revision)
         # A miss evaluates the client's whole input: the projection is only ever a key.
         result = await self.batcher.evaluate(entry.prepared, input_json)
         if cache is not None and key is not None:
             cache.put(key, result)
-        return Decided(result)
+        return Decided(result, False, "", snapshot.manifest_revision)
 
     def _key(self, entry: Entrypoint, input_json: bytes | None) -> bytes | None:
         """The cache key of this input, or None when its decision is not to be cached."""

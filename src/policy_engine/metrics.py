@@ -107,6 +107,20 @@ class Metrics(Collector):
         self.bundle_loads = Counter(
             "bundle_loads_total", "Bundle loads by result: ok, rejected, fetch_error", ("result",)
         )
+        self.decision_logs_dropped = Counter(
+            "decision_logs_dropped_total", "Decision log events dropped, by reason", ("reason",)
+        )
+        self.decision_logs_events = Counter(
+            "decision_logs_events_total", "Decision log events written, by sink", ("sink",)
+        )
+        self.decision_logs_upload_errors = Counter(
+            "decision_logs_upload_errors_total", "Failed uploads to the decision log service (retried)"
+        )
+        self.shadow_opa_checks = Counter("shadow_opa_checks_total", "Decisions re-asked of the shadow OPA")
+        self.shadow_opa_mismatches = Counter(
+            "shadow_opa_mismatches_total", "Decisions where the shadow OPA's result differed"
+        )
+        self.shadow_opa_errors = Counter("shadow_opa_errors_total", "Shadow OPA requests that got no answer")
         self.counters = [v for v in vars(self).values() if isinstance(v, Counter | Histogram)]
         # (manifest revision, content hash) of the active bundle, when a bundle manager runs.
         self.revision_info: Callable[[], tuple[str, str]] | None = None

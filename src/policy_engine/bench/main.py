@@ -76,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     report.add_argument("--report", type=Path, default=Path("BENCHMARKS.md"), help="written (default %(default)s)")
     report.add_argument("--plots", type=Path, default=Path("docs/bench"), help="plots folder (default %(default)s)")
 
+    logs = benches.add_parser("logs", help="decision logging off, to a file and durable, over HTTP; sink rates")
+    add_workload_arguments(logs, requests=150_000)
+    from policy_engine.bench.decision_log_bench import add_arguments as add_logs_arguments
+
+    add_logs_arguments(logs)
+
     trace = benches.add_parser("trace", help="write the workload trace (JSON lines of API request bodies)")
     add_workload_arguments(trace, requests=100_000)
     trace.add_argument("--out", type=Path, required=True, help="the JSON lines file written")
@@ -111,6 +117,11 @@ def run(args: argparse.Namespace) -> int:
         from policy_engine.bench.report import write_report
 
         write_report(orjson.loads(args.results.read_bytes()), args.report, args.plots, "make bench")
+    elif args.bench == "logs":
+        from policy_engine.bench.decision_log_bench import report as logs_report
+        from policy_engine.bench.decision_log_bench import run_logging_bench
+
+        _emit(run_logging_bench(args), args.json, logs_report)
     elif args.bench == "trace":
         count = write_jsonl(generate(workload_params(args)), args.out)
         print(f"wrote {count} requests to {args.out}", file=sys.stderr)

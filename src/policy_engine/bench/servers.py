@@ -3,6 +3,7 @@
 import contextlib
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -58,12 +59,32 @@ EMBEDDED_VARIANTS = {
 }
 
 
+# Decision logging (decision_logs/): the embedded service logging every decision to a file.
+LOGGING_VARIANTS = {
+    "embedded-log-file": (),
+    "embedded-log-sync": ("--decision-log-sync",),
+}
+
+
+@contextlib.contextmanager
+def logging_service(mode: str, cpus: str, workers: int) -> Iterator[Service]:
+    """The embedded service with its decisions logged to a file in a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="bench-decision-logs-") as tmp:
+        args = ("--decision-log-file", f"{tmp}/decisions.jsonl", "--decision-log-file-keep", "1")
+        with running_service(*args, *LOGGING_VARIANTS[mode], "--workers", str(workers), cpus=cpus) as service:
+            service.extra_pids.extend(_children(service.pid))
+            yield service
+
+
 @contextlib.contextmanager
 def system_under_test(mode: str, cpus: str, workers: int = 1) -> Iterator[tuple[Service, str]]:
     """(the processes, the URL load tools hit) for one benchmark mode."""
     if mode in EMBEDDED_VARIANTS:
         with running_service(*EMBEDDED_VARIANTS[mode], "--workers", str(workers), cpus=cpus) as service:
             service.extra_pids.extend(_children(service.pid))
+            yield service, service.url + "/v1/evaluate"
+    elif mode in LOGGING_VARIANTS:
+        with logging_service(mode, cpus, workers) as service:
             yield service, service.url + "/v1/evaluate"
     elif mode == "legacy":
         with opa_pid_server(cpus) as opa:

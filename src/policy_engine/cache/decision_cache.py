@@ -29,21 +29,25 @@ class DecisionCache:
 
     async def get(self, key: bytes) -> bytes | None:
         """The cached result (UNDEFINED for a cached undefined), or None on a miss."""
+        return (await self.lookup(key))[0]
+
+    async def lookup(self, key: bytes) -> tuple[bytes | None, str]:
+        """(the cached result or None, the tier that had it: "l1", "l2" or "" on a miss)."""
         self.metrics.cache_requests.inc()
         value = self.l1.get(key)
         if value is not None:
             self.metrics.cache_hits.inc("l1")
             self._count("hits", "l1_hits")
-            return value
+            return value, "l1"
         if self.l2_read:
             value = await self.l2.get(self.l2_keys(key))  # type: ignore[union-attr]
             if value is not None:
                 self.metrics.cache_hits.inc("l2")
                 self._count("hits", "l2_hits")
                 self.l1.put(key, value)  # promotion
-                return value
+                return value, "l2"
         self._count("misses")
-        return None
+        return None, ""
 
     def put(self, key: bytes, result: bytes | None) -> None:
         value = UNDEFINED if result is None else result

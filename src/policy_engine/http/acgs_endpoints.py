@@ -7,7 +7,9 @@ import msgspec
 import orjson
 
 from policy_engine import jsontext
-from policy_engine.decisions import Decisions
+from policy_engine.decision_logs.event import DecisionEvent
+from policy_engine.decision_logs.logger import DecisionLogger
+from policy_engine.decisions import Decided, Decisions
 from policy_engine.engine.errors import EngineError
 from policy_engine.http.acgs_request import EvaluateRequest, RequestInvalid, opa_input, parse_evaluate_request
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
@@ -74,7 +76,7 @@ def _failed(why: str) -> "Outcome":
         "policy_version": DEFAULT_POLICY_VERSION,
         "rule": None,
     }
-    return Outcome(orjson.dumps(fields)[1:-1], allow=False, failed=True, cache_hit=False)
+    return Outcome(orjson.dumps(fields)[1:-1], allow=False, failed=True, cache_hit=False, error=why)
 
 
 @dataclass(slots=True)
@@ -83,17 +85,40 @@ class Outcome:
     allow: bool
     failed: bool
     cache_hit: bool
+    input_json: bytes | None = None  # what the policy was asked, for the decision log
+    decided: Decided | None = None
+    error: str | None = None
+
+
+def request_id(request: Request) -> str | None:
+    """The client's X-Request-ID, for the decision log."""
+    found = request.header(b"x-request-id")
+    return found.decode("latin-1") if found is not None else None
+
+
+def data_path(query: str) -> str:
+    """data.acgs.constitutional.evaluate -> acgs/constitutional/evaluate (OPA's event path)."""
+    return query.removeprefix("data").lstrip(".").replace(".", "/")
 
 
 FRAGMENT_CACHE_SIZE = 4096
 
 
 class AcgsEndpoints:
-    def __init__(self, decisions: Decisions, metrics: Metrics, query: str, max_body: int) -> None:
+    def __init__(
+        self,
+        decisions: Decisions,
+        metrics: Metrics,
+        query: str,
+        max_body: int,
+        logs: DecisionLogger | None = None,
+    ) -> None:
         self.decisions = decisions
         self.metrics = metrics
         self.query = query
+        self.path = data_path(query)
         self.max_body = max_body
+        self.logs = logs
         # Decision documents repeat (that is what the cache is for): their API fields too.
         self._fragments: dict[bytes, tuple[bytes, bool]] = {}
 
@@ -109,7 +134,38 @@ class AcgsEndpoints:
         outcome = await self.decide(body, identifier)
         elapsed_ns = time.perf_counter_ns() - started
         self.count(outcome, elapsed_ns)
+        if self.logs is not None:
+            waiting = self.logs.log(self.event(request, body, outcome, identifier, elapsed_ns))
+            if waiting is not None:
+                await waiting
         return Response(200, self.response_body(outcome, elapsed_ns, identifier))
+
+    def event(
+        self,
+        request: Request,
+        body: EvaluateRequest,
+        outcome: Outcome,
+        identifier: str,
+        elapsed_ns: int,
+        batch_id: str | None = None,
+    ) -> DecisionEvent:
+        decided = outcome.decided
+        return DecisionEvent(
+            identifier,
+            self.path,
+            outcome.input_json,
+            decided.result if decided is not None else None,
+            time.time_ns(),
+            elapsed_ns,
+            request.scope.get("client"),
+            decided.revision if decided is not None else "",
+            outcome.cache_hit,
+            decided.tier if decided is not None else "",
+            body.agent_id,
+            request_id(request),
+            batch_id,
+            outcome.error,
+        )
 
     @staticmethod
     def response_body(outcome: "Outcome", elapsed_ns: int, identifier: str) -> bytes:
@@ -129,14 +185,19 @@ class AcgsEndpoints:
 
     async def decide(self, body: EvaluateRequest, evaluation_id: str) -> Outcome:
         """The API's decision fields for a request; fails closed."""
+        input_json = None
         try:
-            decided = await self.decisions.decide(self.query, opa_input(body, evaluation_id), body.action)
+            input_json = opa_input(body, evaluation_id)
+            decided = await self.decisions.decide(self.query, input_json, body.action)
             if decided.result is None:
-                return _failed("the decision is undefined")
-            fields, allow = self._fields(decided.result)
-            return Outcome(fields, allow, False, decided.cache_hit)
+                outcome = _failed("the decision is undefined")
+            else:
+                fields, allow = self._fields(decided.result)
+                outcome = Outcome(fields, allow, False, decided.cache_hit, decided=decided)
         except Exception as exc:  # fail closed on anything: a bug must not become an allow or a 500
-            return _failed(public_message(exc, evaluation_id))
+            outcome = _failed(public_message(exc, evaluation_id))
+        outcome.input_json = input_json
+        return outcome
 
     def _fields(self, result: bytes) -> tuple[bytes, bool]:
         found = self._fragments.get(result)

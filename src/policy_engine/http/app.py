@@ -22,6 +22,8 @@ from policy_engine.cache.l1 import L1Cache
 from policy_engine.cache.l2 import RedisTier
 from policy_engine.cache.warmup import warm
 from policy_engine.config import Settings
+from policy_engine.decision_logs.logger import DecisionLogger
+from policy_engine.decision_logs.setup import build_logger
 from policy_engine.decisions import Decisions, EmbeddedDecisions, OpaHttpDecisions
 from policy_engine.engine.engine import Engine, LoadOptions, Verification
 from policy_engine.http.acgs_endpoints import AcgsEndpoints
@@ -119,6 +121,7 @@ class App:
         self._tasks: set[asyncio.Task] = set()
         self.authorizer: Authorizer | None = None  # --authorization basic
         self.exempt = frozenset(p for p in settings.authorization_exempt.split(",") if p)
+        self.logs: DecisionLogger | None = None
 
     async def startup(self) -> None:
         self.drain.install(asyncio.get_running_loop())
@@ -129,15 +132,19 @@ class App:
         else:
             self.decisions = await build_decisions(self.settings, self.metrics)
         assert self.decisions is not None
-        acgs = AcgsEndpoints(self.decisions, self.metrics, self.settings.query, self.settings.max_body_bytes)
-        native = OpaNative(self.decisions, self.settings)
-        opa = OpaEndpoints(self.decisions, self.settings.max_body_bytes, native)
+        self.logs = build_logger(self.settings, self.metrics, self._current_engine)
+        if self.logs is not None:
+            self.logs.start()
+        settings, logs = self.settings, self.logs
+        acgs = AcgsEndpoints(self.decisions, self.metrics, settings.query, settings.max_body_bytes, logs)
+        native = OpaNative(self.decisions, settings)
+        opa = OpaEndpoints(self.decisions, settings.max_body_bytes, native, logs)
         self.opa = opa
-        if self.settings.authorization == "basic":
-            self.authorizer = Authorizer(self.decisions, self.settings.authentication, self.settings.max_body_bytes)
-        if self.settings.tls_cert_file:
-            self._background(watch_certificates(self.settings.tls_cert_refresh_period))
-        batch = BatchEndpoints(acgs, self.decisions, self.settings.max_body_bytes, self.settings.batch_max_items)
+        if settings.authorization == "basic":
+            self.authorizer = Authorizer(self.decisions, settings.authentication, settings.max_body_bytes)
+        if settings.tls_cert_file:
+            self._background(watch_certificates(settings.tls_cert_refresh_period))
+        batch = BatchEndpoints(acgs, self.decisions, settings.max_body_bytes, settings.batch_max_items, logs)
         self.routes = {
             "/v1/evaluate": {"POST": acgs.evaluate},
             "/api/v1/evaluate": {"POST": acgs.evaluate},
@@ -172,6 +179,10 @@ class App:
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
             self.worker_files.flush()
+
+    def _current_engine(self) -> Engine | None:
+        """The active snapshot's engine (decision logs evaluate its system.log rules)."""
+        return self.decisions.engine if isinstance(self.decisions, EmbeddedDecisions) else None
 
     def _background(self, coro: Coroutine) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -245,6 +256,8 @@ class App:
             task.cancel()
         if self.bundles is not None:
             await self.bundles.close()
+        if self.logs is not None:  # every buffered event reaches its sinks before the process exits
+            await self.logs.aclose(self.settings.shutdown_timeout)
         if self.decisions is not None:
             await self.decisions.close()
         if self.worker_files is not None:

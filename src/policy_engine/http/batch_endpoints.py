@@ -12,6 +12,7 @@ import msgspec
 import orjson
 
 from policy_engine import jsontext
+from policy_engine.decision_logs.logger import DecisionLogger
 from policy_engine.decisions import Decisions
 from policy_engine.engine.errors import CompileError, InvalidInput
 from policy_engine.http.acgs_endpoints import AcgsEndpoints, too_large, unprocessable
@@ -19,7 +20,7 @@ from policy_engine.http.acgs_request import RequestInvalid, not_json, parse_eval
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
 from policy_engine.http.failures import public_message
 from policy_engine.http.ids import decision_id
-from policy_engine.http.opa_endpoints import body_too_large, decode_document, opa_error, query_for_path
+from policy_engine.http.opa_endpoints import body_too_large, data_event, decode_document, opa_error, query_for_path
 
 
 class _BatchEvaluate(msgspec.Struct):
@@ -53,11 +54,19 @@ def merged(common: Any, own: Any) -> Any:
 
 
 class BatchEndpoints:
-    def __init__(self, acgs: AcgsEndpoints, decisions: Decisions, max_body: int, max_items: int) -> None:
+    def __init__(
+        self,
+        acgs: AcgsEndpoints,
+        decisions: Decisions,
+        max_body: int,
+        max_items: int,
+        logs: DecisionLogger | None = None,
+    ) -> None:
         self.acgs = acgs
         self.decisions = decisions
         self.max_body = max_body
         self.max_items = max_items
+        self.logs = logs
 
     def _too_many(self, count: int) -> Response:
         return json_response(413, {"detail": f"{count} items in one batch; the limit is {self.max_items}"})
@@ -76,10 +85,11 @@ class BatchEndpoints:
             return unprocessable(not_json(exc).errors)
         if len(items) > self.max_items:
             return self._too_many(len(items))
-        responses = await asyncio.gather(*(self._one(item) for item in items))
-        return Response(200, b'{"responses":[' + b",".join(responses) + b"]}")
+        batch_id = decision_id()
+        responses = await asyncio.gather(*(self._one(request, item, batch_id) for item in items))
+        return Response(200, b'{"batch_decision_id":"%b","responses":[%b]}' % (batch_id.encode(), b",".join(responses)))
 
-    async def _one(self, item: msgspec.Raw) -> bytes:
+    async def _one(self, request: Request, item: msgspec.Raw, batch_id: str) -> bytes:
         try:
             parsed = parse_evaluate_request(bytes(item))
         except RequestInvalid as exc:
@@ -89,6 +99,10 @@ class BatchEndpoints:
         outcome = await self.acgs.decide(parsed, identifier)
         elapsed_ns = time.perf_counter_ns() - started
         self.acgs.count(outcome, elapsed_ns)
+        if self.logs is not None:
+            waiting = self.logs.log(self.acgs.event(request, parsed, outcome, identifier, elapsed_ns, batch_id))
+            if waiting is not None:
+                await waiting
         return self.acgs.response_body(outcome, elapsed_ns, identifier)
 
     async def data(self, request: Request, path: str) -> Response:
@@ -106,16 +120,23 @@ class BatchEndpoints:
         common = bytes(body.common_input)
         common = b"" if common == b"null" else common
         query = query_for_path(path)
-        results = await asyncio.gather(*(self._decide(query, common, bytes(own)) for own in inputs.values()))
+        batch_id = decision_id()
+        logged = (request, path, batch_id) if self.logs is not None else None
+        results = await asyncio.gather(*(self._decide(query, common, bytes(own), logged) for own in inputs.values()))
         responses = dict(zip(inputs, results, strict=True))
         failed = any("code" in r for r in responses.values())
-        document = {"batch_decision_id": decision_id(), "responses": responses}
+        document = {"batch_decision_id": batch_id, "responses": responses}
         return json_response(207 if failed else 200, document)
 
-    async def _decide(self, query: str, common: bytes, own: bytes) -> dict:
-        """One item's response; its failure is its own (the others are answered as if alone)."""
+    async def _decide(
+        self, query: str, common: bytes, own: bytes, logged: tuple[Request, str, str] | None = None
+    ) -> dict:
+        """One item's response; its failure is its own (the others are answered as if alone).
+        `logged`: (request, path, batch id) when decisions are logged."""
+        started = time.perf_counter_ns()
         try:
-            decided = await self.decisions.decide(query, merged_input(common, own))
+            input_json = merged_input(common, own)
+            decided = await self.decisions.decide(query, input_json)
         except CompileError as exc:
             return {"code": "invalid_parameter", "message": exc.message, "http_status_code": "400"}
         except (InvalidInput, ValueError, RecursionError) as exc:
@@ -123,7 +144,14 @@ class BatchEndpoints:
             return {"code": "invalid_parameter", "message": message, "http_status_code": "400"}
         except Exception as exc:  # this item's failure; an internal one is logged, not shown
             return {"code": "internal_error", "message": public_message(exc, decision_id()), "http_status_code": "500"}
-        response: dict[str, Any] = {"decision_id": decision_id()}
+        identifier = decision_id()
+        response: dict[str, Any] = {"decision_id": identifier}
         if decided.result is not None:
             response["result"] = orjson.Fragment(decided.result)
+        if logged is not None and self.logs is not None:
+            request, path, batch_id = logged
+            elapsed = time.perf_counter_ns() - started
+            waiting = self.logs.log(data_event(request, identifier, path, input_json, decided, elapsed, batch_id))
+            if waiting is not None:
+                await waiting
         return response

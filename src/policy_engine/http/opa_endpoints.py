@@ -6,14 +6,18 @@ with code internal_error, as OPA answers it.
 
 import json
 import re
+import time
 from collections.abc import Awaitable
 from typing import Any
 
 import msgspec
 
 from policy_engine import jsontext
-from policy_engine.decisions import Decisions
-from policy_engine.engine.errors import CompileError, InvalidInput
+from policy_engine.decision_logs.event import DecisionEvent
+from policy_engine.decision_logs.logger import DecisionLogger
+from policy_engine.decisions import Decided, Decisions
+from policy_engine.engine.errors import CompileError, EngineError, InvalidInput
+from policy_engine.http.acgs_endpoints import request_id
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
 from policy_engine.http.failures import public_message
 from policy_engine.http.ids import decision_id
@@ -60,11 +64,59 @@ def plain_json(request: Request) -> bool:
     return True
 
 
+def data_event(
+    request: Request,
+    identifier: str,
+    path: str,
+    input_json: bytes | None,
+    decided: Decided | None,
+    elapsed_ns: int,
+    batch_id: str | None = None,
+    error: str | None = None,
+) -> DecisionEvent:
+    """A Data API decision's event (`decided` None: it failed with `error`)."""
+    return DecisionEvent(
+        identifier,
+        path.strip("/"),
+        input_json,
+        decided.result if decided is not None else None,
+        time.time_ns(),
+        elapsed_ns,
+        request.scope.get("client"),
+        decided.revision if decided is not None else "",
+        decided.cache_hit if decided is not None else False,
+        decided.tier if decided is not None else "",
+        request_id=request_id(request),
+        batch_decision_id=batch_id,
+        error=error,
+    )
+
+
 class OpaEndpoints:
-    def __init__(self, decisions: Decisions, max_body: int, native: OpaNative) -> None:
+    def __init__(
+        self, decisions: Decisions, max_body: int, native: OpaNative, logs: DecisionLogger | None = None
+    ) -> None:
         self.decisions = decisions
         self.max_body = max_body
         self.native = native
+        self.logs = logs
+
+    async def _logged(
+        self, request: Request, path: str, input_json: bytes | None, started: int, identifier: str
+    ) -> Decided:
+        """The decision, its event handed to the log (with OPA's error when it failed)."""
+        assert self.logs is not None
+        try:
+            decided = await self.decisions.decide(query_for_path(path), input_json)
+        except EngineError as exc:
+            elapsed = time.perf_counter_ns() - started
+            self.logs.log(data_event(request, identifier, path, input_json, None, elapsed, error=exc.message))
+            raise
+        elapsed = time.perf_counter_ns() - started
+        waiting = self.logs.log(data_event(request, identifier, path, input_json, decided, elapsed))
+        if waiting is not None:
+            await waiting
+        return decided
 
     async def _body(self, request: Request) -> bytes | None:
         """The body, None when empty; raises BodyTooLarge."""
@@ -98,20 +150,32 @@ class OpaEndpoints:
         return await self._answer(self._data_v1(request, path))
 
     async def _data_v1(self, request: Request, path: str) -> Response:
+        started = time.perf_counter_ns()
         raw = None if request.method == "GET" else await self._body(request)
         given = bytes(decode_document(raw, _data_request).input) if raw is not None else b""
         # OPA's server reads `"input": null` as no input, like an absent one.
-        decided = await self.decisions.decide(query_for_path(path), given if given not in (b"", b"null") else None)
-        if decided.result is None:
-            return json_response(200, {})
-        return Response(200, b'{"result":' + decided.result + b',"decision_id":"' + decision_id().encode() + b'"}')
+        input_json = given if given not in (b"", b"null") else None
+        identifier = decision_id()
+        if self.logs is None:
+            decided = await self.decisions.decide(query_for_path(path), input_json)
+            if decided.result is None:
+                return json_response(200, {})
+        else:
+            decided = await self._logged(request, path, input_json, started, identifier)
+            if decided.result is None:  # OPA names the decision when it logs it, even an undefined one
+                return json_response(200, {"decision_id": identifier})
+        return Response(200, b'{"result":' + decided.result + b',"decision_id":"' + identifier.encode() + b'"}')
 
     async def data_v0(self, request: Request, path: str) -> Response:
         return await self._answer(self._data_v0(request, path))
 
     async def _data_v0(self, request: Request, path: str) -> Response:
         query = query_for_path(path)
-        decided = await self.decisions.decide(query, await self._body(request))
+        body = await self._body(request)
+        if self.logs is None:
+            decided = await self.decisions.decide(query, body)
+        else:
+            decided = await self._logged(request, path, body, time.perf_counter_ns(), decision_id())
         if decided.result is None:
             return opa_error(404, "undefined_document", f"document missing or undefined: {query}")
         return Response(200, decided.result)

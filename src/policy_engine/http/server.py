@@ -143,6 +143,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default=d.access_log,
         help="one line per request (off by default; JSON with --log-format json)",
     )
+    decision_logs = parser.add_argument_group("decision logs (OPA's format; any number of sinks at once)")
+    decision_logs.add_argument(
+        "--decision-log-console",
+        action="store_true",
+        default=d.decision_log_console,
+        help="JSON lines on stdout",
+    )
+    decision_logs.add_argument("--decision-log-file", default=d.decision_log_file, help="JSON lines appended to PATH")
+    decision_logs.add_argument(
+        "--decision-log-file-max-bytes", type=int, default=d.decision_log_file_max_bytes, help="then rotate"
+    )
+    decision_logs.add_argument(
+        "--decision-log-file-keep", type=int, default=d.decision_log_file_keep, help="rotated files kept"
+    )
+    decision_logs.add_argument(
+        "--decision-log-url", default=d.decision_log_url, help="OPA decision log service (POST URL/logs, gzip)"
+    )
+    decision_logs.add_argument("--decision-log-token", default=d.decision_log_token, help="bearer token for the URL")
+    decision_logs.add_argument(
+        "--decision-log-upload-limit-bytes",
+        type=int,
+        default=d.decision_log_upload_limit_bytes,
+        help="compressed bytes per upload",
+    )
+    decision_logs.add_argument(
+        "--decision-log-retry-max-seconds",
+        type=float,
+        default=d.decision_log_retry_max_seconds,
+        help="longest wait between upload retries",
+    )
+    decision_logs.add_argument(
+        "--decision-log-buffer-events",
+        type=int,
+        default=d.decision_log_buffer_events,
+        help="events held per buffer before the oldest are dropped",
+    )
+    decision_logs.add_argument(
+        "--decision-log-sync",
+        action="store_true",
+        default=d.decision_log_sync,
+        help="answer a request only once its event is written to the file",
+    )
+    decision_logs.add_argument(
+        "--decision-log-mask", default=d.decision_log_mask, help="JSON pointers removed, e.g. /input/password"
+    )
+    decision_logs.add_argument("--decision-log-labels", default=d.decision_log_labels, help="k=v,... added to labels")
+    decision_logs.add_argument(
+        "--shadow-opa-url", default=d.shadow_opa_url, help="an OPA server asked the same questions (A/B)"
+    )
+    decision_logs.add_argument(
+        "--shadow-opa-rate", type=float, default=d.shadow_opa_rate, help="share of decisions sent to it"
+    )
     return parser
 
 
@@ -152,7 +204,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     settings = Settings(**{**Settings.from_env().__dict__, **overrides}).validated()
     if "://" not in settings.bundle and settings.engine == "embedded" and not Path(settings.bundle).exists():
         raise SettingsError(f"--bundle {settings.bundle}: no such file or directory")
-    problem = tls_problem(settings)
+    problem = tls_problem(settings) or decision_log_problem(settings)
     if problem:
         raise SettingsError(problem)
     return settings
@@ -181,6 +233,21 @@ def tls_problem(settings: Settings) -> str:
     if settings.tls_ca_cert_file and not settings.tls_cert_file:
         return "--tls-ca-cert-file needs --tls-cert-file and --tls-private-key-file"
     return ""
+
+
+def decision_log_problem(settings: Settings) -> str | None:
+    """What is wrong with the decision log options, said before any worker starts."""
+    from policy_engine.decision_logs.mask import static_rules
+
+    if settings.decision_log_sync and not settings.decision_log_file:
+        return "--decision-log-sync needs --decision-log-file"
+    try:
+        static_rules(settings.decision_log_mask)
+    except ValueError as exc:
+        return f"--decision-log-mask: {exc} (pointers under /input or /result, e.g. /input/password)"
+    if not 0 <= settings.shadow_opa_rate <= 1:
+        return "--shadow-opa-rate is a share between 0 and 1"
+    return None
 
 
 def serve(args: argparse.Namespace) -> int:
