@@ -11,7 +11,8 @@
 # - go base: that, plus gcc and libc6-dev from Debian, plus this machine's Go toolchain (/usr/local/go,
 #   the one `make setup` uses; Debian's golang is too old for the bridge's go.mod).
 # The build itself fetches Go modules (proxy.golang.org) and wheels (PyPI) over the network; chroot
-# isolation shares the host's network. Needs root, buildah and debootstrap (apt-get install buildah debootstrap).
+# isolation shares the host's network. Behind a TLS-intercepting proxy (as on these machines),
+# CA_BUNDLE (default: $SSL_CERT_FILE) is handed to those downloads as a build secret, in no layer. Needs root, buildah and debootstrap (apt-get install buildah debootstrap).
 # IMAGE (default localhost/policy-engine:<version>) names the result; SUITE/MIRROR change the Debian source.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 IMAGE=${IMAGE:-localhost/policy-engine:$VERSION}
 SUITE=${SUITE:-bookworm}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
+CA_BUNDLE=${CA_BUNDLE:-${SSL_CERT_FILE:-}}
 GOROOT_HOST=${GOROOT_HOST:-$(go env GOROOT 2>/dev/null || echo /usr/local/go)}
 
 local_bases() {
@@ -29,6 +31,7 @@ local_bases() {
     rootfs=$(mktemp -d)
     echo "== debootstrap $SUITE (minbase + python3) into $rootfs"
     debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates "$SUITE" "$rootfs" "$MIRROR" >/dev/null
+    if findmnt -rn -o TARGET | grep -q "^$rootfs/"; then echo "debootstrap left mounts under $rootfs" >&2; exit 1; fi
     rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
     local ctr mnt
     ctr=$(buildah from scratch)
@@ -37,7 +40,7 @@ local_bases() {
     buildah umount "$ctr" >/dev/null
     buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd /bin/bash "$ctr"
     buildah commit --quiet --rm "$ctr" "$py" >/dev/null
-    rm -rf "$rootfs"
+    rm -rf --one-file-system "$rootfs"
   fi
   if ! buildah inspect --type image "$go" >/dev/null 2>&1; then
     echo "== go base: $py + gcc + $GOROOT_HOST ($("$GOROOT_HOST"/bin/go version))"
@@ -58,8 +61,10 @@ else
   local_bases
 fi
 
-echo "== buildah bud $IMAGE (GO_IMAGE=$GO_IMAGE PYTHON_IMAGE=$PYTHON_IMAGE)"
-buildah bud --isolation chroot --format docker --layers -f Containerfile \
+secrets=()
+[ -n "$CA_BUNDLE" ] && [ -s "$CA_BUNDLE" ] && secrets=(--secret "id=ca-bundle,src=$CA_BUNDLE")
+echo "== buildah bud $IMAGE (GO_IMAGE=$GO_IMAGE PYTHON_IMAGE=$PYTHON_IMAGE${CA_BUNDLE:+ CA_BUNDLE=$CA_BUNDLE})"
+buildah bud --isolation chroot --format docker --layers -f Containerfile "${secrets[@]}" \
   --build-arg GO_IMAGE="$GO_IMAGE" --build-arg PYTHON_IMAGE="$PYTHON_IMAGE" -t "$IMAGE" .
 
 echo "== image"

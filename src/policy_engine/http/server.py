@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import sys
 
 from policy_engine.config import Settings
 
@@ -14,7 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--bundle", default=defaults.bundle, help="bundle directory or .tar.gz")
     parser.add_argument("--engine", choices=["embedded", "opa-http"], default=defaults.engine)
     parser.add_argument("--opa-url", default=defaults.opa_url, help="external OPA for --engine opa-http (OPA_URL)")
-    parser.add_argument("--redis-url", default=defaults.redis_url, help="L2 cache; empty: L1 only (REDIS_URL)")
+    parser.add_argument(
+        "--redis-url",
+        default=defaults.redis_url,
+        help="L2 cache: redis[s]://, redis[s]+sentinel://, redis[s]+cluster:// (README); empty: L1 only (REDIS_URL)",
+    )
     parser.add_argument("--cache-ttl", type=float, default=defaults.cache_ttl, help="seconds (CACHE_TTL)")
     parser.add_argument("--no-cache", dest="cache_enabled", action="store_false", default=defaults.cache_enabled)
     parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes)
@@ -88,6 +93,14 @@ def serve(args: argparse.Namespace) -> int:
 
     overrides = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
     settings = Settings(**{**Settings.from_env().__dict__, **overrides})
+    if settings.redis_url:
+        from policy_engine.cache.redis_client import RedisUrlError, redis_client
+
+        try:
+            redis_client(settings.redis_url, settings.redis_timeout)  # parses the URL; connects to nothing
+        except (RedisUrlError, ValueError) as exc:
+            print(f"policy-engine serve: --redis-url (REDIS_URL): {exc}", file=sys.stderr)
+            return 2
     os.environ.update(settings.to_env())
     uvicorn.run(
         "policy_engine.http.app:create_app",
