@@ -98,9 +98,10 @@ def test_the_installed_package_finds_its_artifacts_inside_itself(venv: Path):
     assert [Path(line) for line in lines] == [artifacts / "libopabridge.so", artifacts / "bundle"]
 
 
-def test_serve_runs_without_the_opa_cli(venv: Path):
+def test_serve_runs_without_go_or_the_opa_cli(venv: Path):
     path = clean_env(venv)["PATH"]
-    assert _run(["sh", "-c", "command -v opa || echo none"], env={"PATH": path}).stdout.strip() == "none"
+    for tool in ("opa", "go"):
+        assert _run(["sh", "-c", f"command -v {tool} || echo none"], env={"PATH": path}).stdout.strip() == "none"
 
 
 def test_the_installed_service_decides_as_opa_does(installed_url: str, opa):
