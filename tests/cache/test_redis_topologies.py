@@ -4,6 +4,7 @@ Each test starts real redis-server processes and real services; what is shared, 
 survived is read from the services' answers and metrics and from Redis itself.
 """
 
+import asyncio
 import shutil
 import subprocess
 import time
@@ -15,6 +16,7 @@ import redis
 
 from policy_engine.bench.opa_server import free_port
 from policy_engine.bundle.locate import default_bundle
+from policy_engine.cache.l2 import REVISIONS_CHANNEL, RedisTier
 from policy_engine.workload.trace import WorkloadParams, generate
 from tests.cache.test_service_cache import evaluate, eventually, metric
 from tests.support.redis_topologies import local_cluster, make_certificates, redis_process, stop_all, wait_until
@@ -150,3 +152,25 @@ def test_sentinel_finds_the_master(tmp_path):
             assert_shared(url, lambda: len(master.keys("pe:v2:*")))
         finally:
             stop_all([sentinel])
+
+
+def test_announcements_are_heard_again_after_the_listening_node_dies(tmp_path):
+    async def scenario(cluster) -> list[str]:
+        heard: list[str] = []
+        publisher, listener = RedisTier(cluster.url, 300, 1.0), RedisTier(cluster.url, 300, 1.0)
+        await publisher.start()
+        await listener.start()
+        listener.subscribe_revisions(heard.append)
+        await asyncio.sleep(0.5)
+        (listening,) = [p for p in cluster.ports if cluster.node(p).pubsub_numsub(REVISIONS_CHANNEL)[0][1] == 1]
+        cluster.kill(listening)
+        deadline = time.monotonic() + 15
+        while "after" not in heard and time.monotonic() < deadline:
+            await publisher.publish_revision("after")  # pub/sub keeps nothing: say it until it is heard
+            await asyncio.sleep(0.5)
+        await publisher.close()
+        await listener.close()
+        return heard
+
+    with local_cluster(tmp_path) as cluster:
+        assert "after" in asyncio.run(scenario(cluster))

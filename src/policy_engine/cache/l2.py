@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
@@ -154,10 +155,11 @@ class RedisTier:
 
     async def publish_revision(self, revision: str) -> None:
         """Best effort; in a cluster, through the first node that takes it."""
-        targets = self._client.get_nodes() if self._cluster else [None]
+        targets = (self._client.get_nodes() if self._cluster else None) or [None]  # None: the client's choice
+        error: BaseException = TimeoutError()
         for target in targets:
+            kwargs = {} if target is None else {"target_nodes": target}
             try:
-                kwargs = {"target_nodes": target} if self._cluster else {}
                 await asyncio.wait_for(self._client.publish(REVISIONS_CHANNEL, revision, **kwargs), self.timeout)
                 return
             except REDIS_ERRORS as exc:
@@ -183,7 +185,7 @@ class RedisTier:
                 with contextlib.suppress(*REDIS_ERRORS):
                     await asyncio.wait_for(pubsub.aclose(), self.timeout)
 
-    def _pubsub(self):
+    def _pubsub(self) -> PubSub:
         if not self._cluster:
             return self._client.pubsub()
         nodes = self._client.get_nodes()
