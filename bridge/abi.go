@@ -15,7 +15,6 @@ import "C"
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"time"
 	"unsafe"
@@ -31,6 +30,8 @@ const (
 type bridgeError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Stack is a recovered panic's Go stack: for the service's log, never for a client.
+	Stack string `json:"stack,omitempty"`
 }
 
 func (e *bridgeError) Error() string { return e.Code + ": " + e.Message }
@@ -62,11 +63,14 @@ func errorJSON(e *bridgeError) []byte {
 	return b
 }
 
-// panicJSON is the error a recovered panic becomes. Its stack goes to the process's log
-// (stderr), never into an answer that may reach a client.
+// panicJSON is the error a recovered panic becomes. Its stack travels in its own field, for
+// the caller to log (in the service's log format) and never to put into an answer.
 func panicJSON(r any) []byte {
-	fmt.Fprintf(os.Stderr, "opa bridge: recovered panic: %v\n%s", r, debug.Stack())
-	return errorJSON(&bridgeError{Code: "internal_error", Message: fmt.Sprintf("internal error in the policy engine: %v", r)})
+	return errorJSON(&bridgeError{
+		Code:    "internal_error",
+		Message: fmt.Sprintf("internal error in the policy engine: %v", r),
+		Stack:   string(debug.Stack()),
+	})
 }
 
 // guard runs f, turning a panic into an internal_error answer, and copies the answer to C memory.

@@ -126,14 +126,12 @@ func appendProjectedMembers(dst []byte, o *fastjson.Object, trie pathTrie) ([]by
 		case edge.sub == nil:
 			dst, ok = appendCanonical(dst, value)
 		case value.Type() == fastjson.TypeObject:
+			// An object with nothing read under it stays, as {}: it is what the policy sees.
 			inner, _ := value.Object()
-			start := len(dst)
 			dst = append(dst, '{')
-			if dst, ok = appendProjectedMembers(dst, inner, edge.sub); ok && len(dst) == start+1 {
-				dst = dst[:mark] // nothing read under it: as if absent
-				continue
+			if dst, ok = appendProjectedMembers(dst, inner, edge.sub); ok {
+				dst = append(dst, '}')
 			}
-			dst = append(dst, '}')
 		default:
 			dst = dst[:mark]
 			continue
@@ -227,8 +225,8 @@ func projectAST(v ast.Value, trie pathTrie) ast.Object {
 		case edge.sub == nil:
 			out.Insert(k, value)
 		default:
-			if inner := projectAST(value.Value, edge.sub); inner.Len() > 0 {
-				out.Insert(k, ast.NewTerm(inner))
+			if _, isObject := value.Value.(ast.Object); isObject {
+				out.Insert(k, ast.NewTerm(projectAST(value.Value, edge.sub)))
 			}
 		}
 	}

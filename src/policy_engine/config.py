@@ -2,8 +2,11 @@
 
 `policy-engine serve` writes its options into the environment (PE_*), so that every worker
 process, started fresh by uvicorn, reads the same settings with `Settings.from_env()`.
+A value that does not parse or is out of range is a SettingsError naming the variable: the
+CLI reports it in one line (exit 2), even for `--help`, whose defaults come from the environment.
 """
 
+import math
 import os
 from dataclasses import dataclass, fields
 
@@ -21,6 +24,9 @@ class Settings:
     opa_url: str = "http://localhost:8181"
     redis_url: str = ""
     log_level: str = "info"
+    log_format: str = "text"  # or "json": one object per line
+    access_log: bool = False
+    cors_origins: str = ""  # comma-separated; "*" for any; empty: no CORS headers at all
     cache_ttl: float = 300.0
     cache_enabled: bool = True
     l1_max_entries: int = 100_000
@@ -75,10 +81,17 @@ class Settings:
             if raw is None and f.name in _LEGACY_NAMES:
                 raw = env.get(_LEGACY_NAMES[f.name])
             if raw is not None:
-                values[f.name] = _parse(f.type, raw)
+                name = f"PE_{f.name.upper()}" if f"PE_{f.name.upper()}" in env else _LEGACY_NAMES[f.name]
+                values[f.name] = checked(f.name, _parse(f.type, raw, name), name)
         if not values.get("bundle"):
             values["bundle"] = str(default_bundle())
         return cls(**values)
+
+    def validated(self) -> "Settings":
+        """Itself, once every value is in range (SettingsError otherwise)."""
+        for f in fields(self):
+            checked(f.name, getattr(self, f.name), f"--{f.name.replace('_', '-')}")
+        return self
 
     def to_env(self) -> dict[str, str]:
         return {f"PE_{f.name.upper()}": str(getattr(self, f.name)) for f in fields(self)}
@@ -94,11 +107,53 @@ _LEGACY_NAMES = {
 }
 
 
-def _parse(kind: object, raw: str) -> object:
+class SettingsError(ValueError):
+    """A setting's value is wrong: the message names the variable or flag and says what is expected."""
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+LOG_FORMATS = ("text", "json")
+ENGINES = ("embedded", "opa-http")
+_CHOICES = {"log_level": LOG_LEVELS, "log_format": LOG_FORMATS, "engine": ENGINES}
+# The smallest value each number may take; every other number is at least 0.
+_MINIMUM = {"workers": 1, "batch_max": 1, "batch_max_items": 1, "max_connections": 1, "max_headers": 1}
+_MAXIMUM = {"port": 65535, "shadow_rate": 1.0}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def _parse(kind: object, raw: str, name: str) -> object:
+    text = raw.strip()
     if kind in (bool, "bool"):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
+        if text.lower() not in _TRUE + _FALSE:
+            raise SettingsError(f"{name}={raw}: expected true or false")
+        return text.lower() in _TRUE
     if kind in (int, "int"):
-        return int(raw)
+        try:
+            return int(text)
+        except ValueError:
+            raise SettingsError(f"{name}={raw}: expected a whole number") from None
     if kind in (float, "float"):
-        return float(raw)
+        try:
+            return float(text)
+        except ValueError:
+            seconds = any(word in name.lower() for word in ("seconds", "ttl", "timeout", "delay"))
+            unit = " of seconds, e.g. 300" if seconds else ""
+            raise SettingsError(f"{name}={raw}: expected a number{unit}") from None
     return raw
+
+
+def checked(field: str, value: object, name: str) -> object:
+    """`value` for `field` when it is in range; SettingsError (naming `name`) otherwise."""
+    choices = _CHOICES.get(field)
+    if choices is not None and str(value).lower() not in choices:
+        raise SettingsError(f"{name}={value}: expected one of {', '.join(choices)}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if math.isnan(value) or math.isinf(value):
+        raise SettingsError(f"{name}={value}: expected a finite number")
+    low, high = _MINIMUM.get(field, 0), _MAXIMUM.get(field)
+    if value < low:
+        raise SettingsError(f"{name}={value}: must be at least {low}")
+    if high is not None and value > high:
+        raise SettingsError(f"{name}={value}: must be at most {high}")
+    return value

@@ -155,6 +155,7 @@ class OpaHttpDecisions:
             "opa_circuit_breaker_state",
             "External OPA breaker: 0 closed, 1 open, 2 half-open",
             lambda: int(client.breaker.state),
+            mode="livemax",  # across workers, the worst
         )
 
     async def decide(self, query: str, input_json: bytes | None, action: str | None = None) -> Decided:

@@ -2,7 +2,13 @@
 
 The hot path only adds to plain integers (a prometheus_client child costs ~1.2 µs per
 update, and a request made eight of them); this collector turns them into metric families
-when /metrics is scraped.
+when /metrics is scraped. With several workers, shared_metrics.py copies these numbers to
+files that any worker's scrape sums, so nothing here changes on the hot path.
+
+Gauges say how workers' values combine (prometheus_client's multiprocess modes): `livesum`
+(a quantity each worker holds: L1 entries, bytes), `livemax` (the worst: a breaker's state),
+`livemin` (the oldest: a bundle's last activation). Ratios are derived from the counters
+(`DERIVED`), so that with several workers they come from the summed counters.
 """
 
 from bisect import bisect_left
@@ -104,16 +110,15 @@ class Metrics(Collector):
         self.counters = [v for v in vars(self).values() if isinstance(v, Counter | Histogram)]
         # (manifest revision, content hash) of the active bundle, when a bundle manager runs.
         self.revision_info: Callable[[], tuple[str, str]] | None = None
-        self.gauges: dict[str, tuple[str, Callable[[], float]]] = {
-            "constitutional_compliance_rate": ("Share of allowed decisions", self._compliance),
-            "policy_cache_hit_rate": ("Share of cache lookups that hit", self._hit_rate),
-            "opa_circuit_breaker_state": ("External OPA breaker: 0 closed, 1 open, 2 half-open", lambda: 0),
+        self.gauges: dict[str, tuple[str, Callable[[], float], str]] = {
+            "opa_circuit_breaker_state": ("External OPA breaker: 0 closed, 1 open, 2 half-open", lambda: 0, "livemax"),
         }
         self.registry = CollectorRegistry()
         self.registry.register(self)
 
-    def gauge(self, name: str, doc: str, read: Callable[[], float]) -> None:
-        self.gauges[name] = (doc, read)
+    def gauge(self, name: str, doc: str, read: Callable[[], float], mode: str = "livesum") -> None:
+        """A gauge read at scrape time; `mode` combines workers' values (see the module's doc)."""
+        self.gauges[name] = (doc, read, mode)
 
     def decided(self, allowed: bool, cache_hit: bool, seconds: float) -> None:
         hit = "true" if cache_hit else "false"
@@ -123,24 +128,43 @@ class Metrics(Collector):
     def failed(self) -> None:
         self.evaluations.inc("error", POLICY_NAME, "false")
 
-    def _compliance(self) -> float:
-        values = self.evaluations.values
-        allowed = sum(v for k, v in values.items() if k[0] == "allow")
-        decided = sum(values.values())
-        return allowed / decided if decided else 1.0
-
-    def _hit_rate(self) -> float:
-        requests = self.cache_requests.total()
-        return self.cache_hits.total() / requests if requests else 0.0
+    def counter_totals(self) -> dict[str, dict[tuple[str, ...], float]]:
+        """Each counter's values by label values (what the derived gauges read)."""
+        return {c.name: dict(c.values) for c in self.counters if isinstance(c, Counter)}
 
     def collect(self) -> Iterator:
         for metric in self.counters:
             yield metric.family()
-        for name, (doc, read) in self.gauges.items():
+        for name, (doc, read, _) in self.gauges.items():
             yield GaugeMetricFamily(name, doc, value=read())
+        yield from derived_gauges(self.counter_totals())
         if self.revision_info is not None:
             info = GaugeMetricFamily(
                 "bundle_active_revision_info", "The active bundle (always 1)", labels=["revision", "content_hash"]
             )
             info.add_metric(list(self.revision_info()), 1)
             yield info
+
+
+def _compliance(totals: dict[str, dict[tuple[str, ...], float]]) -> float:
+    values = totals.get("policy_evaluations_total", {})
+    allowed = sum(v for k, v in values.items() if k[0] == "allow")
+    decided = sum(values.values())
+    return allowed / decided if decided else 1.0
+
+
+def _hit_rate(totals: dict[str, dict[tuple[str, ...], float]]) -> float:
+    requests = sum(totals.get("cache_requests_total", {}).values())
+    return sum(totals.get("cache_hits_total", {}).values()) / requests if requests else 0.0
+
+
+# Gauges computed from the counters at scrape time (from all workers' counters when there are several).
+DERIVED: dict[str, tuple[str, Callable[[dict], float]]] = {
+    "constitutional_compliance_rate": ("Share of allowed decisions", _compliance),
+    "policy_cache_hit_rate": ("Share of cache lookups that hit (all workers)", _hit_rate),
+}
+
+
+def derived_gauges(totals: dict[str, dict[tuple[str, ...], float]]) -> Iterator[GaugeMetricFamily]:
+    for name, (doc, compute) in DERIVED.items():
+        yield GaugeMetricFamily(name, doc, value=compute(totals))

@@ -62,10 +62,13 @@ def reads_ab_and_c(tmp_path_factory) -> Engine:
 
 
 def test_the_projection_keeps_only_read_paths_and_skips_what_is_absent(reads_ab_and_c):
+    """An object on a read path stays even with nothing read under it (it is what the policy
+    sees, and it keeps every way of projecting to the same bytes)."""
     project = reads_ab_and_c.entrypoint.cache_key
     assert project(b'{"a": {"b": 1, "x": 2}, "c": [1], "d": 3}') == b'{"a":{"b":1},"c":[1]}'
     assert project(b'{"a": "not an object", "c": null}') == b'{"c":null}'
-    assert project(b'{"a": {}}') == b"{}"
+    assert project(b'{"a": {}}') == b'{"a":{}}'
+    assert project(b'{"a": {"x": 1}}') == b'{"a":{}}'
     assert project(b"[1, 2]") == b"{}"
 
 
@@ -244,3 +247,106 @@ def test_no_key_for_an_input_opa_refuses_even_where_the_policy_does_not_read(rea
         entry.evaluate_json(raw)  # OPA's own refusal
     with pytest.raises(InvalidInput):
         keys.key(raw)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    document=st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text()
+        | st.text(st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010), max_size=3)  # lone surrogates
+        | st.sampled_from([-0.0, 1e-7, 2.5e300]),
+        lambda children: (
+            st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "c", "é", ""]), children)
+        ),
+        max_leaves=12,
+    ),
+    ascii_only=st.booleans(),
+)
+def test_the_read_path_structs_write_the_canonical_projection(reads_ab_and_c, document, ascii_only):
+    """The fast way (structs that decode only the read paths) and the general way give the same
+    bytes: which way a document takes never changes its key."""
+    entry = reads_ab_and_c.entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    whole = {"a": {"b": document, "x": document}, "c": document, "d": document}
+    raw = json.dumps(whole, ensure_ascii=ascii_only).encode(errors="surrogatepass")  # not UTF-8 where not ASCII
+    assert keys.projection(raw) == keys._canonical_projection(raw)
+
+
+@pytest.mark.parametrize(
+    ("unread", "slow"),
+    [
+        (b'"id": "187b495e2816"', False),
+        (b'"t": "2026-01-05T00:00:00Z"', False),
+        (b'"n": 1e2816', True),
+        (b'"n": [-0.5E-0001]', True),
+        (b'"z": -0', True),
+        (b'"z": "-0"', False),
+    ],
+)
+def test_only_numbers_msgspec_may_misread_leave_the_fast_way(unread, slow):
+    from policy_engine.cache import keys as module
+
+    document = b'{"a": {"b": 1}, %b}' % unread
+    assert (module._may_hold_long_exponent(document) or module._may_hold_negative_zero(document)) is slow
+
+
+def test_a_key_opa_reads_through_a_replaced_byte_is_a_read_key(tmp_path):
+    """OPA reads the key b"\\xff" as "\ufffd": the projection must see it as the policy does."""
+    (tmp_path / "p.rego").write_text('package t\n\np if input["\\ufffd"] == 1\n')
+    engine = Engine(tmp_path, query="data.t.p")
+    entry = engine.entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    replaced, absent = b'{"\xff": 1}', b'{"x": 1}'
+    assert entry.evaluate_json(replaced) != entry.evaluate_json(absent)
+    assert keys.key(replaced) != keys.key(absent)
+
+
+@pytest.mark.parametrize(
+    "unread",
+    [
+        b'"extra": 1' + b"0" * 30200 + b"e1",  # a long mantissa: beyond OPA's range with a one-digit exponent
+        b'"extra": 0.' + b"0" * 30200 + b"1e-1",
+        b'"extra": [1' + b"0" * 30200 + b".5E+0]",
+    ],
+    ids=["large", "small", "in-an-array"],
+)
+def test_no_key_for_a_number_out_of_opas_range_by_its_mantissa(reads_ab_and_c, unread):
+    """OPA's range check counts the mantissa's digits with the exponent (ast.NumberChecked):
+    a number with a short exponent is refused too, and no key may serve it a readable twin's answer."""
+    entry = reads_ab_and_c.entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    raw = b'{"a": {"b": 1}, %b}' % unread
+    with pytest.raises(InvalidInput):
+        entry.evaluate_json(raw)  # OPA's own refusal: "invalid number: number too big"
+    with pytest.raises(InvalidInput):
+        keys.key(raw)
+
+
+def test_no_key_for_an_input_nested_deeper_than_opa_reads(reads_ab_and_c):
+    """OPA's decoder refuses nesting past 10,000 levels; the service raises Python's recursion
+    limit past that (jsontext), so msgspec reads a little deeper: the key must not."""
+    import policy_engine.jsontext  # noqa: F401  (as in the service: the recursion limit raised)
+
+    entry = reads_ab_and_c.entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    depth = 10_001
+    raw = b'{"a": {"b": 1}, "x": %b}' % (b"[" * depth + b"]" * depth)
+    with pytest.raises(InvalidInput):
+        entry.evaluate_json(raw)  # OPA's own refusal: exceeded max depth
+    with pytest.raises(InvalidInput):
+        keys.key(raw)
+
+
+@pytest.mark.parametrize("name", ['a"b', "a\\b", "a\nb", "\x7f\x01"])
+def test_a_read_key_any_string_can_be_keyed(tmp_path, name):
+    """A policy may read any key (`input["a\\"b"]`): its key builder builds, and tells the key apart."""
+    (tmp_path / "p.rego").write_text(f"package t\n\np if input[{json.dumps(name)}] == 1\n")
+    entry = Engine(tmp_path, query="data.t.p").entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    present, absent = orjson.dumps({name: 1}), b'{"x": 1}'
+    assert entry.evaluate_json(present) != entry.evaluate_json(absent)
+    assert keys.key(present) != keys.key(absent)

@@ -74,6 +74,6 @@ def test_serve_refuses_a_bad_redis_url_in_one_line_before_starting():
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "policy-engine serve: --redis-url (REDIS_URL): a redis+sentinel:// URL names the master after the hosts: "
-        ".../mymaster[/db]"
+        "policy-engine serve: error: --redis-url (REDIS_URL): "
+        "a redis+sentinel:// URL names the master after the hosts: .../mymaster[/db]"
     ]

@@ -14,10 +14,12 @@ from policy_engine.workload.trace import WorkloadParams, generate
 
 
 def add_workload_arguments(parser: argparse.ArgumentParser, requests: int) -> None:
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--agents", type=int, default=1000)
-    parser.add_argument("--requests", type=int, default=requests)
-    parser.add_argument("--novel-share", type=float, default=0.02)
+    parser.add_argument("--seed", type=int, default=42, help="the workload's random seed (default 42)")
+    parser.add_argument("--agents", type=int, default=1000, help="distinct agents in the workload (default 1000)")
+    parser.add_argument("--requests", type=int, default=requests, help=f"requests in the workload (default {requests})")
+    parser.add_argument(
+        "--novel-share", type=float, default=0.02, help="share of requests never seen before (default 0.02)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
@@ -46,27 +48,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     cache = benches.add_parser("cache", help="hit rate on the workload next to the ceiling it allows")
     add_workload_arguments(cache, requests=1_000_000)
     cache.add_argument("--shadow-rate", type=float, default=1.0, help="share of hits re-evaluated")
-    cache.add_argument("--no-partial-eval", dest="partial_eval", action="store_false")
+    cache.add_argument(
+        "--no-partial-eval", dest="partial_eval", action="store_false", help="evaluate the whole policy, no residuals"
+    )
 
     everything = benches.add_parser("all", help="every benchmark; writes the JSON, BENCHMARKS.md and plots")
     add_workload_arguments(everything, requests=150_000)
-    everything.add_argument("--quick", action="store_true")
-    everything.add_argument("--out", type=Path, default=Path("bench-results/results.json"))
-    everything.add_argument("--report", type=Path, default=Path("BENCHMARKS.md"))
-    everything.add_argument("--plots", type=Path, default=Path("docs/bench"))
-    everything.add_argument("--cache-requests", type=int, default=1_000_000)
+    everything.add_argument("--quick", action="store_true", help="short runs (a smoke test, not figures to quote)")
+    everything.add_argument(
+        "--out", type=Path, default=Path("bench-results/results.json"), help="the JSON result (default %(default)s)"
+    )
+    everything.add_argument(
+        "--report", type=Path, default=Path("BENCHMARKS.md"), help="the report written (default %(default)s)"
+    )
+    everything.add_argument("--plots", type=Path, default=Path("docs/bench"), help="plots folder (default %(default)s)")
+    everything.add_argument(
+        "--cache-requests", type=int, default=1_000_000, help="requests of the cache benchmark (default 1000000)"
+    )
 
     l2 = benches.add_parser("l2", help="an L2 (Redis) read against the evaluation it would save")
     add_workload_arguments(l2, requests=5000)
 
     report = benches.add_parser("report", help="rewrite BENCHMARKS.md and the plots from a saved `bench all` JSON")
-    report.add_argument("--results", type=Path, default=Path("bench-results/results.json"))
-    report.add_argument("--report", type=Path, default=Path("BENCHMARKS.md"))
-    report.add_argument("--plots", type=Path, default=Path("docs/bench"))
+    report.add_argument(
+        "--results", type=Path, default=Path("bench-results/results.json"), help="the saved JSON (default %(default)s)"
+    )
+    report.add_argument("--report", type=Path, default=Path("BENCHMARKS.md"), help="written (default %(default)s)")
+    report.add_argument("--plots", type=Path, default=Path("docs/bench"), help="plots folder (default %(default)s)")
 
     trace = benches.add_parser("trace", help="write the workload trace (JSON lines of API request bodies)")
     add_workload_arguments(trace, requests=100_000)
-    trace.add_argument("--out", type=Path, required=True)
+    trace.add_argument("--out", type=Path, required=True, help="the JSON lines file written")
     return parser
 
 

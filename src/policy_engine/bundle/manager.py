@@ -84,6 +84,7 @@ class BundleManager:
             "bundle_last_success_timestamp_seconds",
             "UNIX time of the last bundle activation",
             lambda: self.status.last_success,
+            mode="livemin",  # across workers, the oldest: a stale worker shows
         )
         metrics.revision_info = lambda: (self.status.revision, self.status.content_hash)
 

@@ -3,12 +3,16 @@
 An L1 key is the exact key material: the bundle revision, the entrypoint's full name and
 the canonical JSON of the input projected onto the paths the entrypoint reads, numbers as
 written. Equal keys mean equal projections, so a hit is exact; nothing is truncated or hashed
-on the way. Plain documents are projected here (msgspec keeps each float's text, orjson
-writes it back as is); anything msgspec or orjson could read differently from OPA (a lone
-surrogate, bytes that are not UTF-8, an integer beyond 64 bits, a negative zero) is
-projected by the bridge from the very value OPA evaluates. Each way writes faithful JSON of
-the projection, so two different projections never meet under one key, whichever way each
-took.
+on the way. There are three ways to the projection, tried in turn:
+- the common one decodes only the read paths, into msgspec structs made for the read set
+  (floats keep their text), and writes them with sorted keys;
+- a plain document the structs do not fit (a read path that runs into a value that is not
+  an object) is decoded whole and projected in Python, with the same result;
+- anything msgspec or orjson could read differently from OPA (a lone surrogate, bytes that
+  are not UTF-8, an integer beyond 64 bits, a negative zero, an exponent OPA may refuse) is
+  projected by the bridge from the very value OPA evaluates.
+Each way writes JSON whose value for OPA is the projection's, so two different projections
+never meet under one key, whichever way each took.
 
 An L2 key, shared by instances through Redis, is a keyed BLAKE2b-256 of that material: with
 a per-deployment secret nobody can search offline for an input whose key collides with
@@ -36,7 +40,9 @@ class _Unusual(Exception):
 
 def _float(text: str) -> orjson.Fragment:
     """A float keeps its text. One with a large exponent may be out of the range OPA's decoder
-    takes (then OPA refuses the whole input, and no key may be made for it): the bridge judges."""
+    takes (then OPA refuses the whole input, and no key may be made for it): the bridge judges.
+    (OPA counts the mantissa's length with the exponent: documents long enough for that to
+    matter never come here, see GENERAL_WAY_MAX_BYTES.)"""
     exponent = text.lower().rpartition("e")[2] if "e" in text or "E" in text else "0"
     if len(exponent.lstrip("+-")) > 3:
         raise _Unusual(text)
@@ -47,6 +53,87 @@ _decoder = msgspec.json.Decoder(float_hook=_float)
 # The integer -0 (not -0.5, -0e1 or -01 in a date): possibly a false match in a string, which
 # only sends that input the bridge's way.
 _NEGATIVE_ZERO = re.compile(rb"[\[:,]\s*-0(?![0-9.eE])")
+
+
+# Digits and signs folded to 0, E to e: a number with an exponent of four digits or more (one
+# OPA's decoder may refuse, anywhere in the document, read or not) shows as _LONG_EXPONENT,
+# after a mantissa that starts a value.
+_FOLD = bytes.maketrans(b"123456789+-E", b"00000000000e")
+_LONG_EXPONENT = b"0e0000"
+_VALUE_START = b" \t\r\n:,["
+_MINUS_ZERO = re.compile(rb"-0(?![0-9.eE])")  # starts with a literal: a fast scan
+
+
+# OPA refuses a number whose mantissa length plus exponent passes 25,000 (ast.NumberChecked),
+# and nesting past 10,000 levels; Python's ways see neither. A document longer than this can
+# hold neither with a short exponent: it is projected by the bridge, as OPA reads it.
+GENERAL_WAY_MAX_BYTES = 20_000
+
+
+def _may_hold_long_exponent(document: bytes) -> bool:
+    folded = document.translate(_FOLD)
+    at = folded.find(_LONG_EXPONENT)
+    while at != -1:
+        start = at
+        while start > 0 and folded[start - 1] in b"0.":
+            start -= 1
+        if start == 0 or folded[start - 1] in _VALUE_START:
+            return True
+        at = folded.find(_LONG_EXPONENT, at + 1)
+    return False
+
+
+def _may_hold_negative_zero(document: bytes) -> bool:
+    """The integer -0 as a value (possibly inside a string: that only costs the slower way)."""
+    for found in _MINUS_ZERO.finditer(document):
+        before = found.start() - 1
+        while before >= 0 and document[before] in b" \t\r\n":
+            before -= 1
+        if before >= 0 and document[before] in b"[:,":
+            return True
+    return False
+
+
+def _is_utf8(document: bytes) -> bool:
+    """msgspec skips an unread key that is not UTF-8 without looking: OPA reads it with U+FFFD
+    in place of each bad byte, so it may be a key the policy reads."""
+    if document.isascii():
+        return True
+    try:
+        document.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _raw_float(text: str) -> msgspec.Raw:
+    return msgspec.Raw(text.encode())
+
+
+def _projection_struct(trie: PathTrie) -> type[msgspec.Struct]:
+    """A struct that decodes the read paths of a document and nothing else; an absent path is
+    left out. Encoded with sorted keys it is the canonical projection."""
+    fields: list[tuple[str, Any, Any]] = []
+    rename = {}
+    for index, key in enumerate(trie):
+        name = f"f{index}"
+        rename[name] = key
+        sub = trie[key]
+        kind = Any if sub is None else _projection_struct(sub) | msgspec.UnsetType
+        fields.append((name, kind, msgspec.UNSET))
+    return msgspec.defstruct("Projection", fields, rename=rename)
+
+
+_sorted_encoder = msgspec.json.Encoder(order="sorted")
+
+
+def _read_path_decoder(trie: PathTrie) -> msgspec.json.Decoder | None:
+    """None when msgspec cannot name a field as the policy does (a key holding a quote, a
+    backslash or a control character): such read sets take the general way."""
+    try:
+        return msgspec.json.Decoder(_projection_struct(trie), float_hook=_raw_float)
+    except ValueError:
+        return None
 
 
 def build_trie(paths: Sequence[Sequence[str]]) -> PathTrie:
@@ -62,7 +149,8 @@ def build_trie(paths: Sequence[Sequence[str]]) -> PathTrie:
 
 def project(document: Any, trie: PathTrie) -> dict:
     """The part of `document` the policy can read. A path that is absent (or runs into a
-    value that is not an object) is left out: the policy sees it as undefined either way."""
+    value that is not an object) is left out: the policy sees it as undefined either way.
+    An object on a read path stays, even with nothing read under it."""
     if type(document) is not dict:
         return {}
     out = {}
@@ -72,9 +160,7 @@ def project(document: Any, trie: PathTrie) -> dict:
             if sub is None:
                 out[key] = value
             elif type(value) is dict:
-                inner = project(value, sub)
-                if inner:
-                    out[key] = inner
+                out[key] = project(value, sub)
     return out
 
 
@@ -99,12 +185,27 @@ class KeyBuilder:
         self.prefix = revision.encode() + b"\0" + orjson.dumps(entrypoint) + b"\0"
         self.trie = build_trie(paths)
         self._bridge_projection = projection
+        self._read_paths = _read_path_decoder(self.trie)
 
     def key(self, input_json: bytes) -> bytes:
         """The L1 key of an input; raises the engine's InvalidInput for an input OPA cannot read."""
         return self.prefix + self.projection(input_json)
 
     def projection(self, input_json: bytes) -> bytes:
+        if len(input_json) > GENERAL_WAY_MAX_BYTES:
+            return self._bridge_projection(input_json)
+        if self._read_paths is not None and self._fits_structs(input_json):
+            try:
+                return _sorted_encoder.encode(self._read_paths.decode(input_json))
+            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+                pass  # a read path runs into a value that is not an object: the general way
+        return self._canonical_projection(input_json)
+
+    @staticmethod
+    def _fits_structs(input_json: bytes) -> bool:
+        return _is_utf8(input_json) and not (_may_hold_long_exponent(input_json) or _may_hold_negative_zero(input_json))
+
+    def _canonical_projection(self, input_json: bytes) -> bytes:
         try:
             projected = project(_decoder.decode(input_json), self.trie)
             # msgspec reads the integer -0 as 0, OPA keeps its text: a projection holding a 0

@@ -65,7 +65,7 @@ class Bridge:
             self._lib.pe_free(out)
         if status == ERROR:
             err = orjson.loads(body or b'{"code":"internal_error","message":"no detail"}')
-            raise from_bridge(err["code"], err["message"])
+            raise from_bridge(err)
         return status, body
 
     def _with_handle(self, fn, *args) -> tuple[int, dict]:

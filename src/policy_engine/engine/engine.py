@@ -100,7 +100,7 @@ def item_result(item: tuple[int, bytes]) -> bytes | None:
         return body
     if status == ERROR:
         error = orjson.loads(body)
-        raise from_bridge(error["code"], error["message"])
+        raise from_bridge(error)
     return None
 
 

@@ -2,19 +2,27 @@
 
 
 class EngineError(Exception):
-    """A failure reported by the bridge: `code` is stable, `message` is OPA's text."""
+    """A failure reported by the bridge: `code` is stable, `message` is OPA's text; `detail` (a
+    recovered Go panic's stack) is for the service's log only."""
 
     code = "engine_error"
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(self, message: str, code: str | None = None, detail: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail
         if code is not None:
             self.code = code
 
 
 class BridgeUnavailable(EngineError):
     code = "bridge_unavailable"
+
+
+class UpstreamUnavailable(EngineError):
+    """The external OPA (--engine opa-http) could not be reached: the detail is for the log."""
+
+    code = "upstream_unavailable"
 
 
 class BundleError(EngineError):
@@ -59,5 +67,6 @@ _BY_CODE: dict[str, type[EngineError]] = {
 }
 
 
-def from_bridge(code: str, message: str) -> EngineError:
-    return _BY_CODE.get(code, EngineError)(message, code)
+def from_bridge(error: dict) -> EngineError:
+    """The error the bridge answered ({"code", "message"} and, for a recovered panic, "stack")."""
+    return _BY_CODE.get(error["code"], EngineError)(error["message"], error["code"], error.get("stack", ""))

@@ -11,7 +11,7 @@ import aiohttp
 import msgspec
 
 from policy_engine import jsontext
-from policy_engine.engine.errors import EngineError, EvaluationError
+from policy_engine.engine.errors import EngineError, EvaluationError, UpstreamUnavailable
 
 
 class BreakerState(IntEnum):
@@ -91,7 +91,7 @@ class OpaHttpClient:
                 payload = await response.read()
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             self.breaker.failed()
-            raise EvaluationError(f"OPA at {self.base_url} unreachable: {exc!r}") from exc
+            raise UpstreamUnavailable(f"OPA at {self.base_url} unreachable: {exc!r}") from exc
         if response.status >= 500:
             self.breaker.failed()
         else:

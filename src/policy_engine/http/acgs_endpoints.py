@@ -11,6 +11,7 @@ from policy_engine.decisions import Decisions
 from policy_engine.engine.errors import EngineError
 from policy_engine.http.acgs_request import EvaluateRequest, RequestInvalid, opa_input, parse_evaluate_request
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
+from policy_engine.http.failures import public_message
 from policy_engine.http.ids import decision_id
 from policy_engine.metrics import Metrics
 
@@ -134,10 +135,8 @@ class AcgsEndpoints:
                 return _failed("the decision is undefined")
             fields, allow = self._fields(decided.result)
             return Outcome(fields, allow, False, decided.cache_hit)
-        except EngineError as exc:
-            return _failed(exc.message)
         except Exception as exc:  # fail closed on anything: a bug must not become an allow or a 500
-            return _failed(f"internal error: {exc!r}")
+            return _failed(public_message(exc, evaluation_id))
 
     def _fields(self, result: bytes) -> tuple[bytes, bool]:
         found = self._fragments.get(result)

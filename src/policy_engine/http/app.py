@@ -27,11 +27,13 @@ from policy_engine.engine.engine import Engine, LoadOptions, Verification
 from policy_engine.http.acgs_endpoints import AcgsEndpoints
 from policy_engine.http.asgi import Request, Response, json_response, send
 from policy_engine.http.batch_endpoints import BatchEndpoints
+from policy_engine.http.cors import Cors
 from policy_engine.http.drain import Drain
 from policy_engine.http.opa_endpoints import OpaEndpoints
 from policy_engine.http.openapi import OPENAPI
 from policy_engine.http.supervision import die_with_parent
 from policy_engine.metrics import Metrics
+from policy_engine.shared_metrics import FLUSH_SECONDS, scrape_registry
 from policy_engine.snapshot import PolicySnapshot
 
 log = logging.getLogger("policy_engine")
@@ -104,6 +106,7 @@ class App:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics = Metrics()
+        self.scraped, self.worker_files = scrape_registry(self.metrics)
         self.decisions: Decisions | None = None
         self.bundles: BundleManager | None = None
         self.drain = Drain(settings.drain_seconds, settings.shutdown_timeout)
@@ -142,7 +145,16 @@ class App:
         ]
         if isinstance(self.decisions, EmbeddedDecisions):
             self._background(self._prepare(self.decisions))
+        if self.worker_files is not None:
+            self._background(self._flush_metrics())
         log.info("policy engine ready: engine=%s revision=%s", self.settings.engine, self.decisions.revision)
+
+    async def _flush_metrics(self) -> None:
+        """Under several workers: this worker's numbers to its files, for any worker's scrape."""
+        assert self.worker_files is not None
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            self.worker_files.flush()
 
     def _background(self, coro: Coroutine) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -217,9 +229,11 @@ class App:
             await self.bundles.close()
         if self.decisions is not None:
             await self.decisions.close()
+        if self.worker_files is not None:
+            self.worker_files.close()
 
     async def metrics_text(self, request: Request) -> Response:
-        return Response(200, generate_latest(self.metrics.registry), [(b"content-type", CONTENT_TYPE_LATEST.encode())])
+        return Response(200, generate_latest(self.scraped), [(b"content-type", CONTENT_TYPE_LATEST.encode())])
 
     async def openapi(self, request: Request) -> Response:
         return Response(200, orjson.dumps(OPENAPI))
@@ -310,9 +324,11 @@ async def _not_allowed(methods: dict) -> Response:
     )
 
 
-def create_app() -> App:
-    """uvicorn's factory: each worker process builds its own app (and loads its own bridge)."""
+def create_app() -> App | Cors:
+    """uvicorn's factory: each worker process builds its own app (and loads its own bridge).
+    Wrapped for CORS only when origins are configured."""
     die_with_parent()
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return App(settings)
+    app = App(settings)
+    return Cors(app, settings.cors_origins) if settings.cors_origins else app

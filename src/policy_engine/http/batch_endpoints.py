@@ -13,10 +13,11 @@ import orjson
 
 from policy_engine import jsontext
 from policy_engine.decisions import Decisions
-from policy_engine.engine.errors import CompileError, EngineError, InvalidInput
+from policy_engine.engine.errors import CompileError, InvalidInput
 from policy_engine.http.acgs_endpoints import AcgsEndpoints, too_large, unprocessable
 from policy_engine.http.acgs_request import RequestInvalid, not_json, parse_evaluate_request
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
+from policy_engine.http.failures import public_message
 from policy_engine.http.ids import decision_id
 from policy_engine.http.opa_endpoints import body_too_large, decode_document, opa_error, query_for_path
 
@@ -120,8 +121,8 @@ class BatchEndpoints:
         except (InvalidInput, ValueError, RecursionError) as exc:
             message = exc.message if isinstance(exc, InvalidInput) else f"invalid input: {exc}"
             return {"code": "invalid_parameter", "message": message, "http_status_code": "400"}
-        except EngineError as exc:
-            return {"code": "internal_error", "message": exc.message, "http_status_code": "500"}
+        except Exception as exc:  # this item's failure; an internal one is logged, not shown
+            return {"code": "internal_error", "message": public_message(exc, decision_id()), "http_status_code": "500"}
         response: dict[str, Any] = {"decision_id": decision_id()}
         if decided.result is not None:
             response["result"] = orjson.Fragment(decided.result)

@@ -15,8 +15,9 @@ import orjson
 
 from policy_engine import jsontext
 from policy_engine.decisions import Decisions
-from policy_engine.engine.errors import CompileError, EngineError, InvalidInput
+from policy_engine.engine.errors import CompileError, InvalidInput
 from policy_engine.http.asgi import BodyTooLarge, Request, Response, json_response
+from policy_engine.http.failures import public_message
 from policy_engine.http.ids import decision_id
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -73,8 +74,8 @@ class OpaEndpoints:
             return body_too_large(self.max_body)
         except (InvalidInput, CompileError) as exc:
             return opa_error(400, "invalid_parameter", exc.message)
-        except EngineError as exc:
-            return opa_error(500, "internal_error", exc.message)
+        except Exception as exc:  # OPA's 500 for an evaluation error; an internal one is logged, not shown
+            return opa_error(500, "internal_error", public_message(exc, decision_id()))
 
     async def data_v1(self, request: Request, path: str) -> Response:
         return await self._answer(self._data_v1(request, path))
