@@ -11,7 +11,7 @@ BRIDGE        := build/libopabridge.so
 BRIDGE_SRC    := $(wildcard bridge/*.go) bridge/go.mod bridge/go.sum
 export OPA_BIN := $(OPA)
 
-.PHONY: setup run test test-python test-policy test-bridge lint format differential conformance bench bench-quick system-deps check-toolchain
+.PHONY: setup dist run test test-python test-policy test-bridge lint format differential conformance bench bench-quick system-deps check-toolchain
 
 setup: check-toolchain $(BIN)/policy-engine $(OPA) $(VEGETA) $(BRIDGE)
 
@@ -37,6 +37,12 @@ $(VEGETA):
 $(BRIDGE): $(BRIDGE_SRC)
 	mkdir -p build
 	cd bridge && go build -buildmode=c-shared -trimpath -o ../$(BRIDGE) .
+
+# The sdist and a platform wheel (bridge and default bundle inside) in dist/; the wheel is built
+# from the sdist, so its Go sources are compiled again (needs Go and a C compiler, not `make setup`'s build/).
+dist: setup
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
 
 run: setup
 	$(BIN)/policy-engine serve

@@ -36,11 +36,11 @@ def wait_for_http(port: int, path: str, timeout: float = 30.0, proc: subprocess.
     raise TimeoutError(f"nothing answered 200 on 127.0.0.1:{port}{path} in {timeout}s")
 
 
-def start_logged(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_logged(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen:
     """Start a server with its output in an unlinked temporary file: kept for the error message
     if it fails to start, and never a pipe that fills up and blocks it."""
     log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process it logs)
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     proc.log = log  # type: ignore[attr-defined]
     return proc
 

@@ -4,22 +4,34 @@ Redis costs ~150 µs of client CPU per awaited operation from Python, so: the re
 event-loop tick go out as one MGET, the writes of one tick as one pipeline that nobody
 awaits, counters are flushed once a second, and while Redis is down every call returns at
 once (L1 alone serves) until a background ping finds it back.
+
+The client (cache/redis_client.py) is one server, a Sentinel-managed master or a Redis Cluster;
+in a cluster, reads are split by slot (MGET per node), and revision announcements use classic
+pub/sub, which the cluster broadcasts to every node: instances subscribe on any live node and
+publish through any.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 
-import redis.asyncio as redis
-from redis.exceptions import RedisError
+from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
+
+from policy_engine.cache.redis_client import is_cluster, redis_client
 
 log = logging.getLogger(__name__)
 
 STATS_KEY = "cache:stats"
 REVISIONS_CHANNEL = "pe:v1:revisions"
 RETRY_SECONDS = 1.0
-REDIS_ERRORS = (TimeoutError, RedisError, OSError)
+# A cluster client's ping discovers the slots and connects to every node; pings are awaited by no
+# request (only by startup and the background retry), so they may take longer than a lookup.
+CLUSTER_PING_SECONDS = 1.0
+REDIS_ERRORS = (TimeoutError, RedisError, RedisClusterException, OSError)
 
 
 class RedisTier:
@@ -28,7 +40,10 @@ class RedisTier:
         self.ttl = max(1, int(ttl))
         self.timeout = timeout
         self._on_error = on_error
-        self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self._client = redis_client(url, timeout)
+        self._cluster = is_cluster(self._client)
+        self._mget_command = self._client.mget_nonatomic if self._cluster else self._client.mget
+        self._listen_node = 0  # in a cluster: the node announcements are heard from, rotated on failure
         self._reads: dict[str, asyncio.Future] = {}
         self._writes: list[tuple[str, bytes]] = []
         self._stats: dict[str, int] = {}
@@ -60,7 +75,11 @@ class RedisTier:
 
     async def _ping(self) -> bool:
         try:
-            await asyncio.wait_for(self._client.ping(), self.timeout)
+            if self._cluster:
+                ping = self._client.ping(target_nodes=RedisCluster.ALL_NODES)
+                await asyncio.wait_for(ping, max(self.timeout, CLUSTER_PING_SECONDS))
+            else:
+                await asyncio.wait_for(self._client.ping(), self.timeout)
         except REDIS_ERRORS as exc:
             self._failed(exc)
             return False
@@ -100,7 +119,7 @@ class RedisTier:
     async def _mget(self, reads: dict[str, asyncio.Future]) -> None:
         keys = list(reads)
         try:
-            values = await asyncio.wait_for(self._client.mget(keys), self.timeout)
+            values = await asyncio.wait_for(self._mget_command(keys), self.timeout)
         except REDIS_ERRORS as exc:
             self._failed(exc)
             values = [None] * len(keys)
@@ -135,25 +154,44 @@ class RedisTier:
             self._failed(exc)
 
     async def publish_revision(self, revision: str) -> None:
-        try:
-            await asyncio.wait_for(self._client.publish(REVISIONS_CHANNEL, revision), self.timeout)
-        except REDIS_ERRORS as exc:
-            self._failed(exc)
+        """Best effort; in a cluster, through the first node that takes it."""
+        targets = (self._client.get_nodes() if self._cluster else None) or [None]  # None: the client's choice
+        error: BaseException = TimeoutError()
+        for target in targets:
+            kwargs = {} if target is None else {"target_nodes": target}
+            try:
+                await asyncio.wait_for(self._client.publish(REVISIONS_CHANNEL, revision, **kwargs), self.timeout)
+                return
+            except REDIS_ERRORS as exc:
+                error = exc
+        self._failed(error)
 
     def subscribe_revisions(self, on_revision: Callable[[str], None]) -> None:
         self._spawn(self._listen(on_revision))
 
     async def _listen(self, on_revision: Callable[[str], None]) -> None:
         while not self._closed:
+            pubsub = self._pubsub()
             try:
-                pubsub = self._client.pubsub()
                 await pubsub.subscribe(REVISIONS_CHANNEL)
                 async for message in pubsub.listen():
                     if message["type"] == "message":
                         on_revision(message["data"].decode())
             except REDIS_ERRORS as exc:
                 self._failed(exc)
+                self._listen_node += 1
                 await asyncio.sleep(RETRY_SECONDS)
+            finally:
+                with contextlib.suppress(*REDIS_ERRORS):
+                    await asyncio.wait_for(pubsub.aclose(), self.timeout)
+
+    def _pubsub(self) -> PubSub:
+        if not self._cluster:
+            return self._client.pubsub()
+        nodes = self._client.get_nodes()
+        if not nodes:  # not yet initialised: the cluster client picks the channel's node
+            return self._client.pubsub()
+        return self._client.pubsub(node=nodes[self._listen_node % len(nodes)])
 
     async def close(self) -> None:
         self._closed = True

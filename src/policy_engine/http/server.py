@@ -39,7 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     add("--bundle", default=d.bundle, help="bundle directory, .tar.gz, or http(s):// bundle server URL")
     add("--engine", choices=ENGINES, default=d.engine, help="embedded OPA, or the old path through an external OPA")
     add("--opa-url", default=d.opa_url, help="external OPA for --engine opa-http (OPA_URL)")
-    add("--redis-url", default=d.redis_url, help="L2 cache; empty: L1 only (REDIS_URL)")
+    add(
+        "--redis-url",
+        default=d.redis_url,
+        help="L2 cache: redis[s]://, redis[s]+sentinel://, redis[s]+cluster:// (README); empty: L1 only (REDIS_URL)",
+    )
     add("--cache-ttl", type=float, default=d.cache_ttl, help="seconds a cached decision lives (CACHE_TTL)")
     add("--no-cache", dest="cache_enabled", action="store_false", default=d.cache_enabled, help="no decision cache")
     add("--max-body-bytes", type=int, default=d.max_body_bytes, help="larger request bodies are answered 413")
@@ -207,6 +211,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
     problem = tls_problem(settings) or decision_log_problem(settings)
     if problem:
         raise SettingsError(problem)
+    if settings.redis_url:
+        from policy_engine.cache.redis_client import RedisUrlError, redis_client
+
+        try:
+            redis_client(settings.redis_url, settings.redis_timeout)  # parses the URL; connects to nothing
+        except (RedisUrlError, ValueError) as exc:
+            raise SettingsError(f"--redis-url (REDIS_URL): {exc}") from None
     return settings
 
 
