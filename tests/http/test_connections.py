@@ -92,3 +92,22 @@ def test_an_oversized_body_sent_whole_still_gets_its_413():
         response = http.post("/v1/evaluate", content=b"{" + b" " * 4_000_000 + b"}")
         assert response.status_code == 413
         assert http.get("/health").status_code == 200
+
+
+def test_the_rest_of_a_body_answered_early_is_body_not_the_next_head():
+    """A 413 may go out before its body is all in: what follows is still that body, and the next
+    request on the connection is read as a request (not counted as an oversized head: 431)."""
+    with servers.running_service("--max-body-bytes", "1000", "--max-header-bytes", "4096") as service:
+        sock = connect(service)
+        size = 200_000
+        head = b"POST /v1/evaluate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        sock.sendall(head + b"content-length: %d\r\n\r\n{" % size + b" " * 9_999)
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 413"), first
+        sock.sendall(b" " * (size - 10_001) + b"}")
+        sock.sendall(b"GET /no-such-path HTTP/1.1\r\nhost: x\r\n\r\n")
+        second = b""
+        while b"\r\n\r\n" not in second:
+            second += sock.recv(65536)
+        assert second.startswith(b"HTTP/1.1 404"), second
+        sock.close()

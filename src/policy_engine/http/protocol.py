@@ -60,6 +60,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._timer: asyncio.TimerHandle | None = None
         self._discarded = 0
+        self._message_complete = False
         self._ssl_object: Any = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -84,6 +85,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head, self._head_bytes, self._header_count, self._discarded = True, 0, 0, 0
+        self._message_complete = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1
@@ -113,11 +115,19 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._disarm()
+        self._message_complete = True
+        if self.cycle is not None and self.cycle.response_complete:
+            self._await_next_head()  # the rest of a body answered early (413) is read: next request
         if not self.transport.is_closing():
             super().on_message_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        # Answered before its body was all read (413): the rest is still body, not the next head.
+        if self._message_complete:
+            self._await_next_head()
+
+    def _await_next_head(self) -> None:
         if not self.transport.is_closing():
             self._in_head, self._head_bytes = True, 0
             self._arm(self.limits.head_timeout)
@@ -133,7 +143,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _timed_out(self) -> None:
         self._timer = None
-        if self.cycle is None or self.cycle.response_complete or self._in_head:
+        if self.cycle is not None and self.cycle.response_complete and not self._message_complete:
+            self.transport.close()  # the rest of a body answered early never came: no second answer
+        elif self.cycle is None or self.cycle.response_complete or self._in_head:
             self._refuse(b"408 Request Timeout")
         else:
             # The body stalled while the application waits for it: the cycle sees a disconnect.
