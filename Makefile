@@ -11,7 +11,7 @@ BRIDGE        := build/libopabridge.so
 BRIDGE_SRC    := $(wildcard bridge/*.go) bridge/go.mod bridge/go.sum
 export OPA_BIN := $(OPA)
 
-.PHONY: setup dist run test test-python test-policy test-bridge lint format differential conformance bench bench-quick system-deps check-toolchain
+.PHONY: setup dist run test test-python test-policy test-bridge lint format differential conformance fuzz bench bench-quick system-deps check-toolchain
 
 setup: check-toolchain $(BIN)/policy-engine $(OPA) $(VEGETA) $(BRIDGE)
 
@@ -63,6 +63,12 @@ test-python: setup lint
 # The differential test against `opa` on 100,000 generated inputs.
 differential: setup
 	PE_DIFFERENTIAL_INPUTS=100000 $(BIN)/pytest tests/engine/test_differential.py
+
+# schemathesis over /openapi.json with many more requests than `make test` sends (FUZZ_REQUESTS;
+# FUZZ_SEED=<n> explores other requests than the fixed default sequence).
+FUZZ_REQUESTS ?= 50000
+fuzz: setup
+	PE_FUZZ_REQUESTS=$(FUZZ_REQUESTS) PE_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest tests/http/test_schemathesis.py -q
 
 system-deps:
 	scripts/install-system-deps.sh
