@@ -48,3 +48,10 @@ def test_post_root_answers_the_default_decision_as_opa_with_the_same_setting():
         theirs = httpx.post(f"http://127.0.0.1:{port}/", content=body, headers={"Content-Type": "application/json"})
     assert (ours.status_code, ours.json()) == (theirs.status_code, theirs.json())
     assert ours.json()["violations"] == ["dangerous_action"]
+
+
+def test_a_path_with_an_escaped_control_character_is_opas_answer_not_a_500(http):
+    for method in ("PUT", "PATCH", "DELETE"):
+        response = http.request(method, "/v1/data/a%1Ab", content=b"[]" if method == "PATCH" else b"{}")
+        assert response.status_code < 500, (method, response.text)
+        assert "net/url" not in response.text

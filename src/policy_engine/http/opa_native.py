@@ -14,7 +14,7 @@ snapshot.
 
 import asyncio
 import weakref
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from policy_engine.bundle.sources import is_url
 from policy_engine.config import Settings
@@ -82,7 +82,10 @@ class OpaNative:
             return opa_error(500, "internal_error", exc.message)
         if server is None:
             return opa_error(501, "not_implemented", "this endpoint needs the embedded engine (--engine embedded)")
-        target = request.path + ("?" + request.query.decode("latin-1") if request.query else "")
+        # The target as the client wrote it (still percent-encoded): decoded, a control character
+        # in a path is a URL OPA's server cannot parse (it was a 500 with Go's parse error).
+        path = request.scope.get("raw_path") or quote(request.path).encode()
+        target = path.decode("latin-1") + ("?" + request.query.decode("latin-1") if request.query else "")
         head = {
             "method": request.method,
             "target": target,

@@ -130,13 +130,15 @@ _SCHEMAS: dict[str, Schema] = {
     },
     "DataResponse": {
         "type": "object",
-        "description": "OPA's Data API answer: {} when the document is undefined.",
+        "description": "OPA's Data API answer: {} when the document is undefined; with OPA's parameters "
+        "(explain, instrument, ...) OPA's server answers, without a decision_id unless decisions are logged.",
         "properties": {
             "result": {},
             "decision_id": {"type": "string", "format": "uuid"},
             "metrics": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "explanation": {},
+            "provenance": {"type": "object"},
         },
-        "dependentRequired": {"result": ["decision_id"]},
     },
     "BatchDataRequest": {
         "type": "object",
@@ -311,6 +313,21 @@ def _data_v1(where: str, parameters: list) -> dict:
     }
 
 
+def _data_writes(where: str, parameters: list) -> dict:
+    """Writes, as OPA's server answers them for a service that serves its bundle only: refused."""
+    refused = {
+        "400": _answer("refused: this service serves its bundle only (OPA's answer)", _ref("OpaError")),
+        "404": _answer("the document does not exist (OPA's answer)", _ref("OpaError")),
+        "405": _answer("not on the root document (OPA's answer)", _ref("OpaError")),
+    }
+    return {
+        method: _operation(
+            f"OPA Data API: write {where} (refused)", refused, {}, body_required=False, parameters=parameters
+        )
+        for method in ("put", "patch")
+    } | {"delete": _operation(f"OPA Data API: delete {where} (refused)", refused, parameters=parameters)}
+
+
 def _data_v0(where: str, parameters: list) -> dict:
     return {
         "post": _operation(
@@ -363,8 +380,9 @@ OPENAPI: dict[str, Any] = {
                 _ref("BatchEvaluateRequest"),
             )
         },
-        "/v1/data": _data_v1("the whole data document", []),
-        "/v1/data/{path}": _data_v1("the document at the path", [_PATH]),
+        "/v1/data": _data_v1("the whole data document", []) | _data_writes("the whole data document", []),
+        "/v1/data/{path}": _data_v1("the document at the path", [_PATH])
+        | _data_writes("the document at the path", [_PATH]),
         "/v0/data": _data_v0("the whole data document", []),
         "/v0/data/{path}": _data_v0("the document at the path", [_PATH]),
         "/v1/batch/data": _batch_data("the whole data document", []),
