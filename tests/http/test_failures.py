@@ -88,7 +88,7 @@ def test_opas_own_evaluation_errors_are_still_the_clients_to_read(caplog):
 
 @pytest.mark.parametrize("error", [PANIC, BUG])
 def test_the_data_api_answers_opas_internal_error_without_the_detail(caplog, error):
-    opa = OpaEndpoints(Failing(error), 1 << 20)  # type: ignore[arg-type]
+    opa = OpaEndpoints(Failing(error), 1 << 20, None)  # type: ignore[arg-type]  # the fast path: no OPA server
     response: Response = asyncio.run(opa.data_v1(request("/v1/data/x", b'{"input": {}}'), "/x"))
     assert response.status == 500
     body = orjson.loads(response.body)
