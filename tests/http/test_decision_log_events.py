@@ -12,10 +12,13 @@ import pytest
 
 from policy_engine.bench import servers
 from policy_engine.bundle.locate import default_bundle
+from policy_engine.config import Settings
 from policy_engine.decision_logs.chain import verify
 from policy_engine.decisions import Decided
+from policy_engine.engine.bridge import NativeDecision
 from policy_engine.http import acgs_endpoints
 from policy_engine.http.asgi import Request
+from policy_engine.http.opa_native import OpaNative
 from policy_engine.metrics import Metrics
 from tests.support.decision_logs import file_events, opa_console_events, opa_logging_to_console, wait_until
 
@@ -237,3 +240,42 @@ def test_with_several_workers_each_writes_its_own_chained_file(tmp_path):
     assert not log.exists()
     for file in files():
         assert verify([str(file)]).whole
+
+
+def test_in_durable_mode_opas_own_answer_is_held_until_its_event_is_written():
+    class Server:
+        def serve(self, head, body, timeout):  # type: ignore[no-untyped-def]
+            facts = {"decision_id": "d-1", "path": "acgs/x", "timestamp_ns": 1, "metrics": {"timer_rego_eval_ns": 5}}
+            answer = b'{"decision_id":"d-1","result":1}'
+            return {"status": 200, "headers": {}}, answer, [NativeDecision(facts, b'{"a":1}', b"1")]
+
+    class DurableLogs:
+        def __init__(self) -> None:
+            self.events: list = []
+            self.written: asyncio.Future | None = None
+
+        def log(self, event):  # type: ignore[no-untyped-def]
+            self.events.append(event)
+            self.written = asyncio.get_running_loop().create_future()
+            return self.written
+
+    async def scenario() -> None:
+        logs = DurableLogs()
+        native = OpaNative(_Decisions(), Settings(), logs)  # type: ignore[arg-type]
+
+        async def server() -> Server:
+            return Server()
+
+        native._server = server  # type: ignore[method-assign]
+        request = Request("POST", "/v1/data/acgs/x", b"metrics=true", {"headers": [], "client": ("10.0.0.1", 5)}, None)
+        answering = asyncio.create_task(native.answer(request, b'{"input": {"a": 1}}'))
+        await asyncio.sleep(0.2)
+        assert not answering.done()  # its event is not in the file yet
+        [event] = logs.events
+        assert event.decision_id == "d-1" and event.path == "acgs/x" and event.input == b'{"a": 1}'
+        assert event.metrics["timer_server_handler_ns"] > 0 and event.client == ("10.0.0.1", 5)
+        assert logs.written is not None
+        logs.written.set_result(None)
+        assert (await asyncio.wait_for(answering, 5)).status == 200
+
+    asyncio.run(scenario())
