@@ -31,13 +31,15 @@ import (
 type opaServerOptions struct {
 	BundleName      string          `json:"bundle_name"` // what `opa run -b` would name it: the path given
 	DefaultDecision string          `json:"default_decision,omitempty"`
-	Config          json.RawMessage `json:"config,omitempty"` // OPA's configuration document (optional)
+	Config          json.RawMessage `json:"config,omitempty"`        // OPA's configuration document (optional)
+	DecisionLogs    bool            `json:"decision_logs,omitempty"` // hand each decision back with its answer
 }
 
 type opaServer struct {
 	handler http.Handler
 	manager *plugins.Manager
 	stop    context.CancelFunc // ends what OPA started with the server's context (cache cleaners)
+	logging bool               // decisions are collected per request and handed back (decision_logs.go)
 }
 
 // release stops the server's background work (the manager's status loop, cache cleaners);
@@ -115,23 +117,29 @@ func (b *bundleState) opaServer(raw []byte) (*opaServer, *bridgeError) {
 		manager.Stop(ctx)
 		return nil, newError("bundle_error", err)
 	}
-	srv, err := server.New().
+	built := server.New().
 		WithStore(store).
 		WithManager(manager).
 		WithCompilerErrorLimit(-1).
-		WithRuntime(manager.Info).
-		Init(ctx)
+		WithRuntime(manager.Info)
+	if opts.DecisionLogs {
+		// As `opa run` with decision logging on: every decision gets an id (which the answer
+		// carries) and is handed to the logger, here the request's collector.
+		built = built.WithDecisionIDFactory(newDecisionID).WithDecisionLoggerWithErr(collectDecision)
+	}
+	srv, err := built.Init(ctx)
 	if err != nil {
 		manager.Stop(ctx)
 		return nil, newError("bundle_error", err)
 	}
 	store.sealed.Store(true)
 	started = true
-	return &opaServer{handler: srv.Handler, manager: manager, stop: stop}, nil
+	return &opaServer{handler: srv.Handler, manager: manager, stop: stop, logging: opts.DecisionLogs}, nil
 }
 
-// serve answers one request: head (JSON) and body in as two frames, out as a length-prefixed
-// head (JSON) followed by the body. The request's context is cancelled after timeout (0: none).
+// serve answers one request: head (JSON) and body in as two frames; out: the length-prefixed
+// head (JSON), the length-prefixed decisions the request made (decision_logs.go; empty unless
+// the server logs them), then the body. The request's context is cancelled after timeout (0: none).
 func (s *opaServer) serve(raw []byte, timeout time.Duration) ([]byte, *bridgeError) {
 	frames, berr := readFrames(raw)
 	if berr != nil {
@@ -159,11 +167,20 @@ func (s *opaServer) serve(raw []byte, timeout time.Duration) ([]byte, *bridgeErr
 		req.Header.Add(h[0], h[1])
 	}
 	req.ContentLength = int64(len(frames[1]))
+	var decisions *collected
+	if s.logging {
+		decisions = &collected{}
+		req = req.WithContext(context.WithValue(req.Context(), collectedKey{}, decisions))
+	}
 	rec := httptest.NewRecorder()
 	s.handler.ServeHTTP(rec, req)
 	out, _ := json.Marshal(opaResponseHead{Status: rec.Code, Headers: rec.Header()})
-	dst := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(out)+rec.Body.Len()), uint32(len(out)))
+	records := decisions.frames()
+	dst := make([]byte, 0, 8+len(out)+len(records)+rec.Body.Len())
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(out)))
 	dst = append(dst, out...)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(records)))
+	dst = append(dst, records...)
 	return append(dst, rec.Body.Bytes()...), nil
 }
 

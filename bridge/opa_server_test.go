@@ -28,7 +28,9 @@ func answered(t *testing.T, s *opaServer, method, target, body string) (int, str
 	if err := json.Unmarshal(out[4:4+n], &head); err != nil {
 		t.Fatal(err)
 	}
-	return head.Status, string(out[4+n:])
+	rest := out[4+n:]
+	records := binary.LittleEndian.Uint32(rest)
+	return head.Status, string(rest[4+records:])
 }
 
 func TestOpaServerAnswersAsOpa(t *testing.T) {

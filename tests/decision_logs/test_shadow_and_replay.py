@@ -16,6 +16,9 @@ from policy_engine.bench import servers
 from policy_engine.bench.opa_server import opa_server
 from policy_engine.bundle.locate import default_bundle
 from policy_engine.decision_logs import replay
+from policy_engine.decision_logs.event import DecisionEvent
+from policy_engine.decision_logs.shadow import ShadowOpa
+from policy_engine.metrics import Metrics
 from tests.support.decision_logs import file_events, wait_until
 
 REQUESTS = [
@@ -119,3 +122,15 @@ def test_in_durable_mode_the_shadow_still_counts_mismatches(tmp_path):
                 assert http.post("/v1/evaluate", json=body).status_code == 200
             assert wait_until(lambda: metric(service.url, "shadow_opa_checks_total") == len(REQUESTS))
             assert metric(service.url, "shadow_opa_mismatches_total") == READS
+
+
+def test_an_ad_hoc_querys_event_is_not_asked_of_the_shadow():
+    metrics = Metrics()
+    shadow = ShadowOpa("http://127.0.0.1:9", 1.0, metrics)  # nothing listens: asking would record an error
+    event = DecisionEvent("id", "", None, b"[]", 0, 1, query="x = data.acgs.config.max_harm_risk")
+    shadow.compare(event)
+    assert event.shadow is None
+    path_event = DecisionEvent("id2", "acgs/x", None, b"1", 0, 1)
+    shadow.compare(path_event)
+    assert path_event.shadow is not None and "error" in path_event.shadow  # the same shadow asks a path's
+    assert metrics.shadow_opa_checks.total() == 1

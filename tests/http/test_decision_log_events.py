@@ -1,20 +1,26 @@
 """Every decision on every path is logged once, with the decision id its response carries."""
 
 import asyncio
+import json
 import os
 import signal
+from urllib.parse import quote
 
 import httpx
 import orjson
 import pytest
 
 from policy_engine.bench import servers
+from policy_engine.bundle.locate import default_bundle
+from policy_engine.config import Settings
 from policy_engine.decision_logs.chain import verify
 from policy_engine.decisions import Decided
+from policy_engine.engine.bridge import NativeDecision
 from policy_engine.http import acgs_endpoints
 from policy_engine.http.asgi import Request
+from policy_engine.http.opa_native import OpaNative
 from policy_engine.metrics import Metrics
-from tests.support.decision_logs import file_events, wait_until
+from tests.support.decision_logs import file_events, opa_console_events, opa_logging_to_console, wait_until
 
 N = 6
 PATH = "acgs/constitutional/evaluate"
@@ -94,6 +100,75 @@ def test_the_event_follows_opas_format(tmp_path):
     assert event["result"] == answer["result"]
 
 
+NATIVE_INPUT = '{"action": "data.read", "n": 2048.0000000000001, "context": {"agent": {"trust_level": 0.5}}}'
+# What OPA's own server answers in the service (opa_native): each one decision, or none.
+NATIVE_REQUESTS = [
+    ("GET", f"/v1/data/{PATH}?input={quote(NATIVE_INPUT)}", None),
+    ("POST", f"/v1/data/{PATH}?explain=full", f'{{"input": {NATIVE_INPUT}}}'),
+    ("POST", f"/v1/data/{PATH}?metrics=true&instrument=true", f'{{"input": {NATIVE_INPUT}}}'),
+    ("GET", "/v1/data/acgs/nothing?pretty=true", None),
+    ("POST", "/v1/query", json.dumps({"query": "x = data.acgs.config.max_harm_risk", "input": {"a": 1}})),
+    ("GET", "/v1/query?q=data.acgs.config.max_harm_risk", None),
+    ("POST", "/", NATIVE_INPUT),  # the default decision, undefined here: OPA's 404 and an error event
+    ("GET", "/v1/policies", None),  # no decision
+]
+COMPARED_WITH_OPA = ("path", "query", "input", "result", "bundles")
+
+
+def comparable(event: dict) -> dict:
+    """What OPA's event and ours must share (ids, clocks, labels and bundle names are each their own)."""
+    shared = {k: event.get(k) for k in COMPARED_WITH_OPA}
+    shared["bundles"] = sorted(b["revision"] for b in (event.get("bundles") or {}).values())
+    shared["error"] = "error" in event
+    # OPA times its query API's handler after logging (0 or absent there); the service's events always have it.
+    shared["metrics"] = sorted(set(event["metrics"]) - {"timer_server_handler_ns"})
+    return shared
+
+
+@pytest.mark.timeout(120)
+def test_decisions_answered_by_opas_own_server_are_logged_once_each_as_opa_logs_them(tmp_path):
+    log = tmp_path / "decisions.jsonl"
+    answers: list[dict] = []
+    with (
+        opa_logging_to_console(default_bundle(), tmp_path) as (opa_url, opa_out),
+        servers.running_service("--decision-log-file", str(log)) as service,
+        httpx.Client(timeout=10) as http,
+    ):
+        for url in (opa_url, service.url):
+            for method, target, body in NATIVE_REQUESTS:
+                answer = http.request(method, url + target, content=body)
+                if url == service.url:
+                    answers.append(orjson.loads(answer.content))
+        decided = len(NATIVE_REQUESTS) - 1
+        assert wait_until(lambda: len(file_events(log)) >= decided and len(opa_console_events(opa_out)) >= decided)
+    ours, theirs = file_events(log), opa_console_events(opa_out)
+    assert len(ours) == len(theirs) == decided
+    assert [comparable(e) for e in ours] == [comparable(e) for e in theirs]
+    assert len({e["decision_id"] for e in ours}) == decided
+    named = [a["decision_id"] for a in answers if "decision_id" in a]  # OPA's query API names none
+    assert len(named) == 4 and named == [e["decision_id"] for e in ours if "path" in e and "error" not in e]
+    lines = log.read_bytes().splitlines()
+    assert b'"n":2048.0000000000001' in lines[0]  # GET's input, as OPA read it: never through a float
+    assert b'"n": 2048.0000000000001' in lines[1]  # a POSTed input as its client wrote it
+    assert all(e["metrics"]["timer_server_handler_ns"] > 0 for e in ours)
+    assert all(e["requested_by"].startswith("127.0.0.1:") for e in ours)
+    assert verify([str(log)]).whole
+
+
+def test_with_decision_log_sync_opas_own_answer_waits_for_its_event(tmp_path):
+    log = tmp_path / "decisions.jsonl"
+    with servers.running_service("--decision-log-file", str(log), "--decision-log-sync") as service:
+        for n in range(3):
+            answer = httpx.get(f"{service.url}/v1/data/{PATH}?input={quote(NATIVE_INPUT)}&n={n}").json()
+            assert file_events(log)[-1]["decision_id"] == answer["decision_id"]  # already in the file
+
+
+def test_without_a_sink_opas_own_answers_name_no_decision():
+    with servers.running_service() as service:
+        answer = httpx.post(f"{service.url}/v1/data/{PATH}?metrics=true", json={"input": {"a": 1}}).json()
+        assert "decision_id" not in answer and "result" in answer
+
+
 def test_without_a_sink_nothing_is_logged_and_undefined_stays_empty():
     with servers.running_service() as service:
         assert httpx.post(f"{service.url}/v1/data/acgs/nothing", json={"input": {}}).json() == {}
@@ -165,3 +240,42 @@ def test_with_several_workers_each_writes_its_own_chained_file(tmp_path):
     assert not log.exists()
     for file in files():
         assert verify([str(file)]).whole
+
+
+def test_in_durable_mode_opas_own_answer_is_held_until_its_event_is_written():
+    class Server:
+        def serve(self, head, body, timeout):  # type: ignore[no-untyped-def]
+            facts = {"decision_id": "d-1", "path": "acgs/x", "timestamp_ns": 1, "metrics": {"timer_rego_eval_ns": 5}}
+            answer = b'{"decision_id":"d-1","result":1}'
+            return {"status": 200, "headers": {}}, answer, [NativeDecision(facts, b'{"a":1}', b"1")]
+
+    class DurableLogs:
+        def __init__(self) -> None:
+            self.events: list = []
+            self.written: asyncio.Future | None = None
+
+        def log(self, event):  # type: ignore[no-untyped-def]
+            self.events.append(event)
+            self.written = asyncio.get_running_loop().create_future()
+            return self.written
+
+    async def scenario() -> None:
+        logs = DurableLogs()
+        native = OpaNative(_Decisions(), Settings(), logs)  # type: ignore[arg-type]
+
+        async def server() -> Server:
+            return Server()
+
+        native._server = server  # type: ignore[method-assign]
+        request = Request("POST", "/v1/data/acgs/x", b"metrics=true", {"headers": [], "client": ("10.0.0.1", 5)}, None)
+        answering = asyncio.create_task(native.answer(request, b'{"input": {"a": 1}}'))
+        await asyncio.sleep(0.2)
+        assert not answering.done()  # its event is not in the file yet
+        [event] = logs.events
+        assert event.decision_id == "d-1" and event.path == "acgs/x" and event.input == b'{"a": 1}'
+        assert event.metrics["timer_server_handler_ns"] > 0 and event.client == ("10.0.0.1", 5)
+        assert logs.written is not None
+        logs.written.set_result(None)
+        assert (await asyncio.wait_for(answering, 5)).status == 200
+
+    asyncio.run(scenario())

@@ -9,7 +9,7 @@ from policy_engine.http.opa_native import opa_config
 
 def config_answered(engine, settings: Settings) -> dict:
     server = engine.opa_server({"bundle_name": "bundle", "config": opa_config(settings)})
-    head, body = server.serve({"method": "GET", "target": "/v1/config", "headers": []}, b"")
+    head, body, _ = server.serve({"method": "GET", "target": "/v1/config", "headers": []}, b"")
     assert head["status"] == 200
     return orjson.loads(body)["result"]
 

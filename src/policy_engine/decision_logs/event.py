@@ -24,7 +24,9 @@ class DecisionEvent:
         "error",
         "handler_ns",
         "input",
+        "metrics",
         "path",
+        "query",
         "request_id",
         "result",
         "revision",
@@ -49,6 +51,8 @@ class DecisionEvent:
         request_id: str | None = None,
         batch_decision_id: str | None = None,
         error: str | None = None,
+        query: str | None = None,
+        metrics: dict | None = None,
     ) -> None:
         self.decision_id = decision_id
         self.path = path
@@ -64,6 +68,8 @@ class DecisionEvent:
         self.request_id = request_id
         self.batch_decision_id = batch_decision_id
         self.error = error
+        self.query = query  # an ad-hoc query's text (OPA's /v1/query, POST /v1/query): no path
+        self.metrics = metrics  # OPA's own metrics, for decisions its server made; None: handler_ns
         self.shadow: dict | None = None  # set by the shadow comparison, when sampled
 
 
@@ -110,13 +116,16 @@ class EventFormat:
         document: dict = {"labels": self.labels, "decision_id": event.decision_id}
         if event.revision:
             document["bundles"] = {self.bundle_name: {"revision": event.revision}}
-        document["path"] = event.path
+        if event.query is None:
+            document["path"] = event.path
+        else:
+            document["query"] = event.query
         if event.error is not None:
             document["error"] = {"code": "internal_error", "message": event.error}
         if event.client is not None:
             document["requested_by"] = f"{event.client[0]}:{event.client[1]}"
         document["timestamp"] = rfc3339_nanos(event.timestamp_ns)
-        document["metrics"] = {"timer_server_handler_ns": event.handler_ns}
+        document["metrics"] = event.metrics or {"timer_server_handler_ns": event.handler_ns}
         document["cache_hit"] = event.cache_hit
         if event.tier:
             document["cache_tier"] = event.tier

@@ -11,6 +11,7 @@ import struct
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -26,6 +27,28 @@ _u64 = ctypes.c_uint64
 def _signature(fn, *args) -> None:
     fn.argtypes = [*args, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_int)]
     fn.restype = ctypes.c_int
+
+
+class NativeDecision(NamedTuple):
+    """A decision OPA's server made (bridge/decision_logs.go): its facts {decision_id, path,
+    query, revision, error, metrics, timestamp_ns}, and its input's and result's JSON (None: absent)."""
+
+    facts: dict
+    input: bytes | None
+    result: bytes | None
+
+
+def _decisions(raw: bytes) -> list[NativeDecision]:
+    frames, at = [], 0
+    while at < len(raw):
+        (size,) = _LENGTH.unpack_from(raw, at)
+        at += 4
+        frames.append(raw[at : at + size] or None)
+        at += size
+    return [
+        NativeDecision(orjson.loads(frames[i] or b"{}"), frames[i + 1], frames[i + 2])
+        for i in range(0, len(frames) - 2, 3)
+    ]
 
 
 class Bridge:
@@ -124,14 +147,21 @@ class Bridge:
         raw = orjson.dumps(options)
         return self._with_handle(self._lib.pe_opa_server, bundle, raw, len(raw))[0]
 
-    def opa_serve(self, server: int, head: dict, body: bytes, timeout: float = 0) -> tuple[dict, bytes]:
-        """One HTTP request answered by OPA's server: (response head {status, headers}, body)."""
+    def opa_serve(
+        self, server: int, head: dict, body: bytes, timeout: float = 0
+    ) -> tuple[dict, bytes, list[NativeDecision]]:
+        """One HTTP request answered by OPA's server: (response head {status, headers}, body, the
+        decisions it made: none unless the server was built with decision_logs)."""
         head_json = orjson.dumps(head)
         framed = _LENGTH.pack(len(head_json)) + head_json + _LENGTH.pack(len(body)) + body
         _, out = self._call(self._lib.pe_opa_serve, server, framed, len(framed), _micros(timeout))
         out = out or b""
         (size,) = _LENGTH.unpack_from(out)
-        return orjson.loads(out[4 : 4 + size]), out[4 + size :]
+        answered = orjson.loads(out[4 : 4 + size])
+        at = 4 + size
+        (records,) = _LENGTH.unpack_from(out, at)
+        at += 4
+        return answered, out[at + records :], _decisions(out[at : at + records]) if records else []
 
     def certificates_json(self, ders: Sequence[bytes]) -> bytes:
         """DER certificates as OPA's authorizer gives them to a policy (input.client_certificates)."""

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from policy_engine.bundle.locate import DEFAULT_QUERY, default_bundle
-from policy_engine.engine.bridge import ERROR, OK, Bridge, load_bridge
+from policy_engine.engine.bridge import ERROR, OK, Bridge, NativeDecision, load_bridge
 from policy_engine.engine.errors import EngineError, UndefinedDecision, from_bridge
 
 MAX_PREPARED = 1024
@@ -112,8 +112,9 @@ class OpaServer:
         self._release = weakref.finalize(self, bridge.release, handle)
         self._handle = handle
 
-    def serve(self, head: dict, body: bytes, timeout: float = 0) -> tuple[dict, bytes]:
-        """head: {"method", "target", "headers": [[name, value], ...]}; answers (response head, body)."""
+    def serve(self, head: dict, body: bytes, timeout: float = 0) -> tuple[dict, bytes, list[NativeDecision]]:
+        """head: {"method", "target", "headers": [[name, value], ...]}; answers (response head, body,
+        the decisions made: none unless built with {"decision_logs": true})."""
         return self._bridge.opa_serve(self._handle, head, body, timeout)
 
 

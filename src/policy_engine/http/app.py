@@ -137,7 +137,7 @@ class App:
             self.logs.start()
         settings, logs = self.settings, self.logs
         acgs = AcgsEndpoints(self.decisions, self.metrics, settings.query, settings.max_body_bytes, logs)
-        native = OpaNative(self.decisions, settings)
+        native = OpaNative(self.decisions, settings, logs)
         opa = OpaEndpoints(self.decisions, settings.max_body_bytes, native, logs)
         self.opa = opa
         if settings.authorization == "basic":

@@ -9,18 +9,27 @@ and its `/v1/compile/{path}`, gzip and YAML request bodies, and writes (refused:
 bundle's roots by OPA itself, elsewhere by the bridge, both with OPA's 400).
 
 One server per bundle revision, built on first use (off the event loop) and dropped with its
-snapshot.
+snapshot. With decision logging on, the server names and hands back each decision it makes
+(bridge/decision_logs.go), and each becomes an event of the service's log; with it off, the
+server is built without its decision logger and pays nothing.
 """
 
 import asyncio
+import time
 import weakref
 from urllib.parse import quote, urlsplit
 
+import msgspec
+
 from policy_engine.bundle.sources import is_url
 from policy_engine.config import Settings
+from policy_engine.decision_logs.event import DecisionEvent
+from policy_engine.decision_logs.logger import DecisionLogger
 from policy_engine.decisions import Decisions, EmbeddedDecisions
+from policy_engine.engine.bridge import NativeDecision
 from policy_engine.engine.engine import OpaServer
 from policy_engine.engine.errors import EngineError
+from policy_engine.http.acgs_endpoints import request_id
 from policy_engine.http.asgi import Request, Response
 from policy_engine.http.opa_errors import opa_error
 
@@ -47,14 +56,38 @@ def opa_config(settings: Settings) -> dict:
     return {"services": {"bundle": service}, "bundles": {"bundle": bundle}}
 
 
+class _Body(msgspec.Struct):
+    input: msgspec.Raw = msgspec.Raw()
+
+
+_body = msgspec.json.Decoder(_Body)
+
+
+def client_input(request: Request, body: bytes) -> bytes | None:
+    """The input as the client wrote it, where its body holds one (POST /v1/data, /v1/query)
+    in JSON: the log keeps the client's bytes, as the fast path's events do."""
+    if request.method != "POST" or not request.path.startswith(("/v1/data", "/v1/query")):
+        return None
+    content_type = request.header(b"content-type")
+    if content_type is not None and b"yaml" in content_type.lower():
+        return None
+    try:
+        given = bytes(_body.decode(body).input)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return given if given not in (b"", b"null") else None
+
+
 class OpaNative:
-    def __init__(self, decisions: Decisions, settings: Settings) -> None:
+    def __init__(self, decisions: Decisions, settings: Settings, logs: DecisionLogger | None = None) -> None:
         self.decisions = decisions
+        self.logs = logs
         self.options = {
             # `opa run -b PATH` names its bundle PATH; a bundle server's is "bundle", as configured.
             "bundle_name": "bundle" if is_url(settings.bundle) else settings.bundle,
             "default_decision": settings.default_decision,
             "config": opa_config(settings),
+            "decision_logs": logs is not None,
         }
         self.timeout = settings.eval_timeout_ms / 1000
         self._servers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -96,11 +129,52 @@ class OpaNative:
                 if k not in (b"content-encoding", b"content-length")
             ],
         }
+        started = time.perf_counter_ns()
         try:
-            answered, payload = await asyncio.to_thread(server.serve, head, body, self.timeout)
+            answered, payload, decided = await asyncio.to_thread(server.serve, head, body, self.timeout)
         except EngineError as exc:
             return opa_error(500, "internal_error", exc.message)
+        if decided and self.logs is not None:
+            await self._log(request, body, decided, time.perf_counter_ns() - started)
         return _response(answered, payload)
+
+    async def _log(self, request: Request, body: bytes, decided: list[NativeDecision], elapsed_ns: int) -> None:
+        """Each decision OPA's server made, handed to the log (awaited in durable mode)."""
+        assert self.logs is not None
+        given = client_input(request, body) if len(decided) == 1 else None
+        waiting = []
+        for decision in decided:
+            future = self.logs.log(native_event(request, decision, elapsed_ns, given))
+            if future is not None:
+                waiting.append(future)
+        for future in waiting:
+            await future
+
+
+def native_event(
+    request: Request, decision: NativeDecision, elapsed_ns: int, given: bytes | None = None
+) -> DecisionEvent:
+    """The event of a decision OPA's server made, in the fast path's format with OPA's metrics.
+    `given`: the input as the client wrote it (used when it is the input OPA decided on)."""
+    facts = decision.facts
+    metrics = facts.get("metrics") or {}
+    if not metrics.get("timer_server_handler_ns"):  # OPA logs ad-hoc queries before stopping it
+        metrics["timer_server_handler_ns"] = elapsed_ns
+    input_json = given if given is not None and decision.input is not None else decision.input
+    return DecisionEvent(
+        facts["decision_id"],
+        facts.get("path", ""),
+        input_json,
+        decision.result,
+        facts.get("timestamp_ns") or time.time_ns(),
+        metrics["timer_server_handler_ns"],
+        request.scope.get("client"),
+        facts.get("revision", ""),
+        request_id=request_id(request),
+        error=facts.get("error"),
+        query=facts.get("query"),
+        metrics=metrics,
+    )
 
 
 def _response(head: dict, payload: bytes) -> Response:
