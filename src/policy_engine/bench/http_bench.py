@@ -7,11 +7,10 @@ offered rate runs `repeats` times; figures are medians, with the min-max of p99 
 import statistics
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 from policy_engine.bench import load_tools
 from policy_engine.bench.servers import cpu_seconds, system_under_test
@@ -56,7 +55,8 @@ def _with_cpu(pids: list[int], run: Callable[[], dict]) -> dict:
 
 
 def _hit_rate(service_url: str) -> float | None:
-    text = httpx.get(service_url + "/metrics", timeout=10).text
+    with urllib.request.urlopen(service_url + "/metrics", timeout=10) as response:  # stdlib: no dev extras
+        text = response.read().decode()
     values = {}
     for line in text.splitlines():
         if line.startswith(("cache_hits_total{", "cache_requests_total ")):
