@@ -50,9 +50,6 @@ def _float(text: str) -> orjson.Fragment:
 
 
 _decoder = msgspec.json.Decoder(float_hook=_float)
-# The integer -0 (not -0.5, -0e1 or -01 in a date): possibly a false match in a string, which
-# only sends that input the bridge's way.
-_NEGATIVE_ZERO = re.compile(rb"[\[:,]\s*-0(?![0-9.eE])")
 
 
 # Digits and signs folded to 0, E to e: a number with an exponent of four digits or more (one
@@ -84,7 +81,8 @@ def _may_hold_long_exponent(document: bytes) -> bool:
 
 
 def _may_hold_negative_zero(document: bytes) -> bool:
-    """The integer -0 as a value (possibly inside a string: that only costs the slower way)."""
+    """The integer -0 as a value (not -0.5, -0e1 or -01 in a date; possibly inside a string, which
+    only costs the slower way)."""
     for found in _MINUS_ZERO.finditer(document):
         before = found.start() - 1
         while before >= 0 and document[before] in b" \t\r\n":
@@ -210,7 +208,7 @@ class KeyBuilder:
             projected = project(_decoder.decode(input_json), self.trie)
             # msgspec reads the integer -0 as 0, OPA keeps its text: a projection holding a 0
             # that may have been written -0 takes the bridge's way.
-            if not (_holds_zero(projected) and _NEGATIVE_ZERO.search(input_json)):
+            if not (_holds_zero(projected) and _may_hold_negative_zero(input_json)):
                 return orjson.dumps(projected, option=orjson.OPT_SORT_KEYS)
         except (msgspec.DecodeError, TypeError, RecursionError, _Unusual):
             pass  # what only OPA's decoder reads as OPA does
