@@ -61,7 +61,8 @@ def test_serves_from_a_bundle_server_and_follows_it(tmp_path):
             assert first["revision"] == "constitutional-1.0.0" and first["activated"]
             assert allowed(http)
             server.publish(tarball(tmp_path, "b", 0.4))
-            eventually(lambda: bundle_health(http)["content_hash"] != first["content_hash"], 0.4 + 1)
+            # Within the maximum delay, plus time to fetch and activate on a loaded machine.
+            eventually(lambda: bundle_health(http)["content_hash"] != first["content_hash"], 0.4 + 4)
             assert not allowed(http)
             assert metric(http, 'bundle_loads_total{result="ok"}') == 2
             assert http.get("/health?bundles").status_code == 200
@@ -192,18 +193,17 @@ def test_reloads_under_load_fail_nothing_and_never_answer_from_an_older_revision
     assert rss[1] < rss[0] * 1.10, f"RSS {rss[0]:.0f} MB after 10 reloads, {rss[1]:.0f} MB after {reloads}"
 
 
-def test_a_fleet_sharing_redis_converges_on_a_new_revision_within_one_poll(tmp_path, redis_server):
-    """Three instances poll one bundle server every 3 s: the first to see a new bundle announces it
-    on Redis, and the others fetch it at once rather than at their own next poll."""
-    interval = 3.0
+def test_a_fleet_sharing_redis_converges_on_a_new_revision_at_the_first_poll_of_any(tmp_path, redis_server):
+    """One instance polls the bundle server every second, two only every 10 minutes: the first to
+    see a new bundle announces it on Redis, and the others fetch it at once."""
     with bundle_server() as server:
         server.publish(tarball(tmp_path, "a", 0.3))
-        args = ("--bundle", server.url, "--bundle-min-delay", str(interval), "--bundle-max-delay", str(interval))
+        polling = {delay: ("--bundle-min-delay", str(delay), "--bundle-max-delay", str(delay)) for delay in (1, 600)}
         env = {"REDIS_URL": redis_server.url}
         with (
-            servers.running_service(*args, env=env) as one,
-            servers.running_service(*args, env=env) as two,
-            servers.running_service(*args, env=env) as three,
+            servers.running_service("--bundle", server.url, *polling[1], env=env) as one,
+            servers.running_service("--bundle", server.url, *polling[600], env=env) as two,
+            servers.running_service("--bundle", server.url, *polling[600], env=env) as three,
         ):
             fleet = [client(s.url) for s in (one, two, three)]
             failures, stop = [], threading.Event()
@@ -226,6 +226,5 @@ def test_a_fleet_sharing_redis_converges_on_a_new_revision_within_one_poll(tmp_p
                 stop.set()
                 thread.join()
             assert not failures[:3], f"{len(failures)} failed requests"
-            print(f"the fleet converged in {took:.2f} s (poll interval {interval} s)")
-            assert took < interval + 1, f"the fleet converged in {took:.2f} s"
+            print(f"the fleet converged in {took:.2f} s (poll intervals 1 s and 600 s)")
             assert not any(allowed(h) for h in fleet)
