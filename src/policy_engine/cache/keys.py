@@ -7,9 +7,10 @@ on the way. There are three ways to the projection, tried in turn:
 - the common one decodes only the read paths, into msgspec structs made for the read set
   (floats keep their text), and writes them with sorted keys;
 - a plain document the structs do not fit (a read path that runs into a value that is not
-  an object) is decoded whole and projected in Python, with the same result;
-- anything msgspec or orjson could read differently from OPA (a lone surrogate, bytes that
-  are not UTF-8, an integer beyond 64 bits, a negative zero, an exponent OPA may refuse) is
+  an object) is decoded whole and projected in Python, written by the same encoder: the
+  same bytes;
+- anything msgspec could read differently from OPA (a lone surrogate, bytes that are not
+  UTF-8, a negative zero where the policy reads, an exponent OPA may refuse anywhere) is
   projected by the bridge from the very value OPA evaluates.
 Each way writes JSON whose value for OPA is the projection's, so two different projections
 never meet under one key, whichever way each took.
@@ -38,7 +39,7 @@ class _Unusual(Exception):
     """A number only OPA's decoder can judge: the document goes the bridge's way."""
 
 
-def _float(text: str) -> orjson.Fragment:
+def _float(text: str) -> msgspec.Raw:
     """A float keeps its text. One with a large exponent may be out of the range OPA's decoder
     takes (then OPA refuses the whole input, and no key may be made for it): the bridge judges.
     (OPA counts the mantissa's length with the exponent: documents long enough for that to
@@ -46,7 +47,7 @@ def _float(text: str) -> orjson.Fragment:
     exponent = text.lower().rpartition("e")[2] if "e" in text or "E" in text else "0"
     if len(exponent.lstrip("+-")) > 3:
         raise _Unusual(text)
-    return orjson.Fragment(text)
+    return msgspec.Raw(text.encode())
 
 
 _decoder = msgspec.json.Decoder(float_hook=_float)
@@ -59,6 +60,7 @@ _FOLD = bytes.maketrans(b"123456789+-E", b"00000000000e")
 _LONG_EXPONENT = b"0e0000"
 _VALUE_START = b" \t\r\n:,["
 _MINUS_ZERO = re.compile(rb"-0(?![0-9.eE])")  # starts with a literal: a fast scan
+_ZERO_VALUE = re.compile(rb"0[,\]}]")  # in compact JSON; the byte before is checked
 
 
 # OPA refuses a number whose mantissa length plus exponent passes 25,000 (ast.NumberChecked),
@@ -92,6 +94,17 @@ def _may_hold_negative_zero(document: bytes) -> bool:
     return False
 
 
+def _holds_integer_zero(projection: bytes) -> bool:
+    """Whether compact JSON holds the value 0 (perhaps also inside a string, which only costs a
+    second look): msgspec writes it for the integer -0 too."""
+    found = _ZERO_VALUE.search(projection)
+    while found is not None:
+        if projection[found.start() - 1] in b":,[":
+            return True
+        found = _ZERO_VALUE.search(projection, found.end())
+    return False
+
+
 def _is_utf8(document: bytes) -> bool:
     """msgspec skips an unread key that is not UTF-8 without looking: OPA reads it with U+FFFD
     in place of each bad byte, so it may be a key the policy reads."""
@@ -102,10 +115,6 @@ def _is_utf8(document: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
-
-
-def _raw_float(text: str) -> msgspec.Raw:
-    return msgspec.Raw(text.encode())
 
 
 def _projection_struct(trie: PathTrie) -> type[msgspec.Struct]:
@@ -129,7 +138,7 @@ def _read_path_decoder(trie: PathTrie) -> msgspec.json.Decoder | None:
     """None when msgspec cannot name a field as the policy does (a key holding a quote, a
     backslash or a control character): such read sets take the general way."""
     try:
-        return msgspec.json.Decoder(_projection_struct(trie), float_hook=_raw_float)
+        return msgspec.json.Decoder(_projection_struct(trie), float_hook=_float)
     except ValueError:
         return None
 
@@ -194,14 +203,18 @@ class KeyBuilder:
             return self._bridge_projection(input_json)
         if self._read_paths is not None and self._fits_structs(input_json):
             try:
-                return _sorted_encoder.encode(self._read_paths.decode(input_json))
-            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
-                pass  # a read path runs into a value that is not an object: the general way
+                projection = _sorted_encoder.encode(self._read_paths.decode(input_json))
+            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, _Unusual):
+                pass  # a read path runs into a value that is not an object, say: the general way
+            else:
+                # msgspec reads the integer -0 as 0, OPA keeps its text: only a read 0 matters.
+                if not (_holds_integer_zero(projection) and _may_hold_negative_zero(input_json)):
+                    return projection
         return self._canonical_projection(input_json)
 
     @staticmethod
     def _fits_structs(input_json: bytes) -> bool:
-        return _is_utf8(input_json) and not (_may_hold_long_exponent(input_json) or _may_hold_negative_zero(input_json))
+        return _is_utf8(input_json) and not _may_hold_long_exponent(input_json)
 
     def _canonical_projection(self, input_json: bytes) -> bytes:
         try:
@@ -209,8 +222,8 @@ class KeyBuilder:
             # msgspec reads the integer -0 as 0, OPA keeps its text: a projection holding a 0
             # that may have been written -0 takes the bridge's way.
             if not (_holds_zero(projected) and _may_hold_negative_zero(input_json)):
-                return orjson.dumps(projected, option=orjson.OPT_SORT_KEYS)
-        except (msgspec.DecodeError, TypeError, RecursionError, _Unusual):
+                return _sorted_encoder.encode(projected)
+        except (msgspec.DecodeError, RecursionError, _Unusual):
             pass  # what only OPA's decoder reads as OPA does
         return self._bridge_projection(input_json)
 
