@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -10,29 +9,16 @@ import (
 // decisionsOf serves one request: its body and its decisions' frames (facts, input, result).
 func decisionsOf(t *testing.T, s *opaServer, method, target, body string) (string, [][]byte) {
 	t.Helper()
-	out, berr := s.serve(request(method, target, body), 0)
+	_, records, answer := served(t, s, method, target, body)
+	frames, berr := readFrames(records)
 	if berr != nil {
 		t.Fatal(berr)
 	}
-	n := binary.LittleEndian.Uint32(out)
-	rest := out[4+n:]
-	size := binary.LittleEndian.Uint32(rest)
-	frames, berr := readFrames(rest[4 : 4+size])
-	if berr != nil {
-		t.Fatal(berr)
-	}
-	return string(rest[4+size:]), frames
+	return answer, frames
 }
 
 func TestALoggingServerHandsBackEachDecisionWithTheAnswersID(t *testing.T) {
-	b, berr := loadBundle(loadRequest("../policy/bundle"))
-	if berr != nil {
-		t.Fatal(berr)
-	}
-	s, berr := b.opaServer([]byte(`{"bundle_name": "bundle", "decision_logs": true}`))
-	if berr != nil {
-		t.Fatal(berr)
-	}
+	s := shippedServer(t, `{"bundle_name": "bundle", "decision_logs": true}`)
 	body, frames := decisionsOf(t, s, "POST", "/v1/data/acgs/config/max_harm_risk?metrics=true", `{"input": {"n": 2048.0000000000001}}`)
 	if len(frames) != 3 {
 		t.Fatalf("%d frames, want one decision's 3", len(frames))
@@ -60,14 +46,7 @@ func TestALoggingServerHandsBackEachDecisionWithTheAnswersID(t *testing.T) {
 }
 
 func TestAServerThatDoesNotLogNamesNoDecision(t *testing.T) {
-	b, berr := loadBundle(loadRequest("../policy/bundle"))
-	if berr != nil {
-		t.Fatal(berr)
-	}
-	s, berr := b.opaServer([]byte(`{"bundle_name": "bundle"}`))
-	if berr != nil {
-		t.Fatal(berr)
-	}
+	s := shippedServer(t, `{"bundle_name": "bundle"}`)
 	body, frames := decisionsOf(t, s, "GET", "/v1/data/acgs/config/max_harm_risk?metrics=true", "")
 	if len(frames) != 0 || strings.Contains(body, "decision_id") {
 		t.Errorf("%d frames, answer %s", len(frames), body)

@@ -17,7 +17,8 @@ func request(method, target, body string) []byte {
 	return append(out, body...)
 }
 
-func answered(t *testing.T, s *opaServer, method, target, body string) (int, string) {
+// served serves one request: the answer's head, its decision records and its body.
+func served(t *testing.T, s *opaServer, method, target, body string) (opaResponseHead, []byte, string) {
 	t.Helper()
 	out, berr := s.serve(request(method, target, body), 0)
 	if berr != nil {
@@ -29,19 +30,32 @@ func answered(t *testing.T, s *opaServer, method, target, body string) (int, str
 		t.Fatal(err)
 	}
 	rest := out[4+n:]
-	records := binary.LittleEndian.Uint32(rest)
-	return head.Status, string(rest[4+records:])
+	size := binary.LittleEndian.Uint32(rest)
+	return head, rest[4 : 4+size], string(rest[4+size:])
 }
 
-func TestOpaServerAnswersAsOpa(t *testing.T) {
+func answered(t *testing.T, s *opaServer, method, target, body string) (int, string) {
+	t.Helper()
+	head, _, answer := served(t, s, method, target, body)
+	return head.Status, answer
+}
+
+// shippedServer is OPA's server over the shipped bundle, configured by config.
+func shippedServer(t *testing.T, config string) *opaServer {
+	t.Helper()
 	b, berr := loadBundle(loadRequest("../policy/bundle"))
 	if berr != nil {
 		t.Fatal(berr)
 	}
-	s, berr := b.opaServer([]byte(`{"bundle_name": "bundle"}`))
+	s, berr := b.opaServer([]byte(config))
 	if berr != nil {
 		t.Fatal(berr)
 	}
+	return s
+}
+
+func TestOpaServerAnswersAsOpa(t *testing.T) {
+	s := shippedServer(t, `{"bundle_name": "bundle"}`)
 	cases := []struct {
 		method, target, body string
 		status               int

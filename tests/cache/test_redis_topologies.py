@@ -5,7 +5,6 @@ survived is read from the services' answers and metrics and from Redis itself.
 """
 
 import asyncio
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -15,10 +14,9 @@ import pytest
 import redis
 
 from policy_engine.bench.opa_server import free_port
-from policy_engine.bundle.locate import default_bundle
 from policy_engine.cache.l2 import REVISIONS_CHANNEL, RedisTier
 from policy_engine.workload.trace import WorkloadParams, generate
-from tests.cache.test_service_cache import evaluate, eventually, metric
+from tests.cache.test_service_cache import assert_a_new_revision_reaches_a_peer, evaluate, eventually, metric
 from tests.support.redis_topologies import local_cluster, make_certificates, redis_process, stop_all, wait_until
 from tests.support.service import client, running_service
 
@@ -64,26 +62,8 @@ def test_l2_is_shared_across_a_cluster_whose_keys_span_its_nodes(tmp_path):
 
 
 def test_a_new_revision_is_announced_through_the_cluster(tmp_path):
-    bundle = tmp_path / "bundle"
-    shutil.copytree(default_bundle(), bundle)
-    safe = {"action": "data.read", "context": {"agent": {"trust_level": 0.35}}}
     with local_cluster(tmp_path) as cluster:
-        env = {"REDIS_URL": cluster.url, **PATIENT}
-        with (
-            running_service("--bundle", str(bundle), "--bundle-poll-seconds", "0.2", env=env) as loader_url,
-            running_service("--bundle", str(bundle), "--bundle-poll-seconds", "600", env=env) as other_url,
-            client(loader_url) as loader,
-            client(other_url) as other,
-        ):
-            before = other.get("/health").json()["policy_revision"]
-            assert evaluate(other, safe)["allow"] is True
-            data = orjson.loads((bundle / "data.json").read_bytes())
-            data["acgs"]["config"]["min_trust_safe"] = 0.4
-            (bundle / "data.json").write_bytes(orjson.dumps(data))
-            eventually(lambda: loader.get("/health").json()["policy_revision"] != before)
-            # Told through the cluster, the other instance looks at its source now, not in 600 s.
-            eventually(lambda: other.get("/health").json()["policy_revision"] != before)
-            assert evaluate(other, safe)["allow"] is False
+        assert_a_new_revision_reaches_a_peer(tmp_path, {"REDIS_URL": cluster.url, **PATIENT})
 
 
 def test_a_cluster_node_killed_under_load_fails_no_request(tmp_path):

@@ -10,7 +10,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -59,25 +59,32 @@ def make_cert(directory: Path, name: str, subject: str, server: bool = True) -> 
 
 
 @contextlib.contextmanager
-def https_service(*args: str, ca: Path, client_cert: tuple[str, str] | None = None) -> Iterator[str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "policy_engine.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+def running(cmd: list[str], url: str, verify: ssl.SSLContext, ready: Callable[[httpx.Response], bool]) -> Iterator[str]:
+    """Runs `cmd` for the block; yields `url` once a GET of it over TLS gets a `ready` answer."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PE_")}
-    proc = subprocess.Popen(cmd, env={**env, "LOG_LEVEL": "warning"})
-    url = f"https://127.0.0.1:{port}"
+    proc = subprocess.Popen(cmd, env={**env, "LOG_LEVEL": "warning"}, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "the service exited"
-            try:
-                if httpx.get(f"{url}/ready", verify=trusting(ca, client_cert), timeout=1).status_code == 200:
+        while True:
+            assert proc.poll() is None, f"{cmd[:3]} exited"
+            with contextlib.suppress(httpx.HTTPError):
+                if ready(httpx.get(url, verify=verify, timeout=1)):
                     break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield url
+            assert time.monotonic() < deadline, f"{url} did not answer in time"
+            time.sleep(0.1)
+        yield url.rsplit("/", 1)[0]
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def https_service(
+    *args: str, ca: Path, client_cert: tuple[str, str] | None = None
+) -> contextlib.AbstractContextManager[str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "policy_engine.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    ready = lambda response: response.status_code == 200  # noqa: E731
+    return running(cmd, f"https://127.0.0.1:{port}/ready", trusting(ca, client_cert), ready)
 
 
 def trusting(ca: Path, client_cert: tuple[str, str] | None = None) -> ssl.SSLContext:
@@ -88,27 +95,14 @@ def trusting(ca: Path, client_cert: tuple[str, str] | None = None) -> ssl.SSLCon
     return context
 
 
-@contextlib.contextmanager
-def opa_https(args: tuple[str, ...], ca: Path, client_cert: tuple[str, str]) -> Iterator[str]:
-    """`opa run --server` with the same TLS, authentication and authorization flags and bundle."""
+def opa_https(args: tuple[str, ...], ca: Path, client_cert: tuple[str, str]) -> contextlib.AbstractContextManager[str]:
+    """`opa run --server` with the same TLS, authentication and authorization flags and bundle
+    (ready once it answers at all: its authorization may refuse the probe)."""
     port = free_port()
     flags = [a for a in args if a not in ("--bundle", args[1])]
     cmd = [opa_binary(), "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error", *flags]
     cmd += ["--bundle", args[1]]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"https://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{url}/health", verify=trusting(ca, client_cert), timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    return running(cmd, f"https://127.0.0.1:{port}/health", trusting(ca, client_cert), lambda response: True)
 
 
 def served_certificate(port: int, ca: Path) -> bytes:
