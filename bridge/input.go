@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -125,14 +126,15 @@ func numberValue(text string) (ast.Value, bool) {
 	return n, err == nil
 }
 
-// parseInputSlow is OPA's own path, as the OPA server decodes an input.
+// parseInputSlow is OPA's own path, as the OPA server decodes an input. Like `opa eval`, it
+// refuses anything after the value but white space (dec.More alone misses a stray `}` or `]`).
 func parseInputSlow(raw []byte) (ast.Value, error) {
 	var x any
 	dec := util.NewJSONDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&x); err != nil {
 		return nil, err
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("trailing data after the JSON value")
 	}
 	return ast.InterfaceToValue(x)

@@ -25,7 +25,7 @@ var inputCorpus = []string{
 	"{\n  \"pretty\": [1, 2]\n}",
 	`[]`, `{}`, `null`, `true`, `"x"`, `5`,
 	`{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":NaN}`, `{"a":inf}`, `{"a":.5}`,
-	`{"a":1}{"b":2}`, `{"a":1} x`, `{"a":}`, `{"a" 1}`, `{a:1}`, `[1,]`, ``, `   `,
+	`{"a":1}{"b":2}`, `{"a":1} x`, `{"a":1}}`, `{"a":1} ]`, `[1]]`, `{"a":1},`, `{"a":}`, `{"a" 1}`, `{a:1}`, `[1,]`, ``, `   `,
 	strings.Repeat("[", 400) + strings.Repeat("]", 400),
 }
 
@@ -50,5 +50,16 @@ func TestObjectKeysAreSharedTerms(t *testing.T) {
 	kb := b.(ast.Object).Keys()[0]
 	if ka != kb {
 		t.Fatalf("two parses of the key %v built two terms", ka)
+	}
+}
+
+func TestTrailingDataIsRefusedAsOpaEvalRefusesIt(t *testing.T) {
+	for _, doc := range []string{`{"a":1}}`, `{"a":1} ]`, `[1]]`, `{"a":1},`, `{"a":1}{"b":2}`, `{"a":1} x`, `1 2`} {
+		if _, err := parseInput([]byte(doc)); err == nil {
+			t.Errorf("%q: read, where opa eval refuses it", doc)
+		}
+	}
+	if _, err := parseInput([]byte("{\"a\":1} \n\t")); err != nil {
+		t.Errorf("trailing white space: %v", err)
 	}
 }

@@ -4,12 +4,14 @@ import copy
 import decimal
 import json
 import random
+import subprocess
 
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policy_engine.bundle.locate import opa_binary
 from policy_engine.cache.keys import KeyBuilder, L2Keys
 from policy_engine.engine.engine import Engine
 from policy_engine.engine.errors import InvalidInput
@@ -300,6 +302,24 @@ def test_only_numbers_msgspec_may_misread_leave_the_fast_way(reads_ab_and_c, doc
     projection = keys.projection(document)
     assert (general == []) is fast
     assert exact(projection) == exact(entry.cache_key(document))
+
+
+@pytest.mark.parametrize("document", [b'{"c": 1}}', b'{"c": 1} ]', b"[1]]"])
+def test_no_key_for_an_input_with_data_after_its_value(tmp_path, document):
+    """msgspec refuses these and hands them to the bridge, whose reader must refuse them too, as
+    `opa eval` does, rather than read the first value and key it."""
+    (tmp_path / "p.rego").write_text('package t\n\nr contains ["c", json.marshal(input.c)]\n')
+    entry = Engine(tmp_path, query="data.t.r").entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    (tmp_path / "input.json").write_bytes(document)
+    opa = subprocess.run(
+        [opa_binary(), "eval", "-d", str(tmp_path / "p.rego"), "-i", str(tmp_path / "input.json"), "data.t.r"],
+        capture_output=True,
+        text=True,
+    )
+    assert opa.returncode != 0 and "unable to parse input" in opa.stderr  # OPA's refusal
+    with pytest.raises(InvalidInput):
+        keys.key(document)
 
 
 def test_a_key_opa_reads_through_a_replaced_byte_is_a_read_key(tmp_path):
