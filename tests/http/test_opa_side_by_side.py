@@ -98,6 +98,10 @@ REQUESTS = [
     ("POST", "/v1/compile", {"query": "data.acgs.config.min_trust_safe > input.x", "unknowns": ["input"]}, JSON),
     ("POST", "/v1/compile", {"query": "x ="}, JSON),
     ("POST", "/v1/compile", {"query": "data.acgs.nope[x]"}, JSON),
+    ("POST", "/v1/compile/acgs/config/min_trust_safe", {"unknowns": ["input"]}, JSON),
+    ("POST", "/v1/compile/acgs/config/min_trust_safe", {}, {**JSON, "Accept": "application/vnd.opa.ucast.all+json"}),
+    ("DELETE", "/v1/policies/no/such", None, {}),
+    ("GET", "/health/%40K", None, {}),
 ]
 
 

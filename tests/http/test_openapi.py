@@ -10,6 +10,7 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from policy_engine.config import Settings
 from policy_engine.http.app import App
+from policy_engine.http.opa_native import OPA_SERVER_ROUTES
 from policy_engine.http.openapi import OPENAPI
 
 ERRORS_WHERE_THEY_OCCUR = {
@@ -24,8 +25,8 @@ ERRORS_WHERE_THEY_OCCUR = {
 
 
 def served_routes() -> set[tuple[str, str]]:
-    """(path, method) for every route of a started app; a prefix route serves its own path and
-    the paths below it."""
+    """(path, method) for every route of a started app, and for the endpoints of OPA's own server
+    that it reaches through its fallback; a prefix route serves its own path and the paths below it."""
 
     async def started() -> App:
         app = App(Settings.from_env({}))
@@ -37,7 +38,7 @@ def served_routes() -> set[tuple[str, str]]:
     routes = {(path, method.lower()) for path, methods in app.routes.items() for method in methods}
     for prefix, methods in app.prefixes:
         routes |= {(path, method.lower()) for path in (prefix, prefix + "/{path}") for method in methods}
-    return routes
+    return routes | {(path, method.lower()) for path, methods in OPA_SERVER_ROUTES.items() for method in methods}
 
 
 def documented_routes() -> set[tuple[str, str]]:
@@ -66,10 +67,12 @@ def test_the_errors_an_operation_answers_are_documented(path, method):
 
 
 def test_every_operation_answers_json_or_text_with_a_schema():
+    """(OPA's index page, `GET /`, is its HTML.)"""
     for path, methods in OPENAPI["paths"].items():
         for method, operation in methods.items():
             for status, answer in operation["responses"].items():
                 assert re.fullmatch(r"[1-5][0-9][0-9]", status), (path, method, status)
                 for media, described in answer["content"].items():
-                    assert media in ("application/json", "text/plain"), (path, method, status, media)
+                    page = ("text/html",) if (path, method) == ("/", "get") else ()
+                    assert media in ("application/json", "text/plain", *page), (path, method, status, media)
                     assert "schema" in described, (path, method, status, media)

@@ -38,6 +38,19 @@ _PASSED_HEADERS = ("content-type", "content-encoding", "vary", "allow", "locatio
 
 _DEFAULT_404 = "404 page not found"
 
+# The endpoints of OPA's own server that no route of the app answers first: requests reach them
+# through App.route's fallback for OPA's paths (the OpenAPI document lists them too).
+OPA_SERVER_ROUTES: dict[str, tuple[str, ...]] = {
+    "/": ("GET", "POST"),
+    "/v1/query": ("GET", "POST"),
+    "/v1/compile/{path}": ("POST",),
+    "/v1/policies": ("GET",),
+    "/v1/policies/{id}": ("GET", "PUT", "DELETE"),
+    "/v1/config": ("GET",),
+    "/v1/status": ("GET",),
+    "/health/{check}": ("GET",),
+}
+
 
 def opa_config(settings: Settings) -> dict:
     """The configuration OPA would run with for these settings, for /v1/config (which OPA

@@ -1,8 +1,9 @@
 """The OpenAPI document of the service (served at /openapi.json; the fuzz tests read it).
 
 OpenAPI 3.1: its schemas are JSON Schema 2020-12 (a nullable field is `"type": [..., "null"]`).
-Every route of the app is here (tests/http/test_openapi.py walks them), with the answers each
-one gives, errors included: the protocol's 408/431 and the connection limit's 503 come from
+Every route of the app is here (tests/http/test_openapi.py walks them), and every endpoint of
+OPA's own server that it reaches through them (OPA_SERVER_ROUTES), with the answers each one
+gives, errors included: the protocol's 408/431 and the connection limit's 503 come from
 the server itself, in plain text, on any operation.
 """
 
@@ -207,7 +208,27 @@ _SCHEMAS: dict[str, Schema] = {
             },
         },
     },
-    "HealthBundlesNotActivated": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "HealthCheckFailed": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "OpaResult": {
+        "type": "object",
+        "description": "OPA's answer: its result, and what OPA's parameters add (explanation, metrics, ...).",
+        "properties": {"result": {}},
+    },
+    "QueryRequest": {
+        "type": "object",
+        "description": "OPA's Query API: a query written by the client, and its input.",
+        "required": ["query"],
+        "properties": {"query": {"type": "string"}, "input": {}},
+    },
+    "CompileAtPathRequest": {
+        "type": "object",
+        "description": "OPA's Compile API for the rules at a path (data filtering).",
+        "properties": {
+            "input": {},
+            "unknowns": {"type": "array", "items": {"type": "string"}},
+            "options": {"type": "object"},
+        },
+    },
     "Ready": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ready"}}},
 }
 
@@ -241,13 +262,15 @@ def _operation(
     *,
     body_required: bool = True,
     parameters: list | None = None,
+    media: str = "application/json",
 ) -> dict:
     operation: dict[str, Any] = {"summary": summary}
     if parameters:
         operation["parameters"] = parameters
     if body is not None:
-        operation["requestBody"] = {"required": body_required, "content": _json(body)}
-        responses = {**responses, **_NOT_JSON}
+        operation["requestBody"] = {"required": body_required, "content": {media: {"schema": body}}}
+        if media == "application/json":
+            responses = {**responses, **_NOT_JSON}
     operation["responses"] = _merged(_SERVER, responses)
     return operation
 
@@ -363,6 +386,90 @@ def _batch_data(where: str, parameters: list) -> dict:
     }
 
 
+def _by_opa(summary: str, answers: dict, body: Schema | None = None, **options: Any) -> dict:
+    """An operation OPA's own server answers, as `opa run --server` does (its 500s included)."""
+    return _operation(f"OPA's server: {summary}", {**answers, "500": _OPA_500}, body, body_required=False, **options)
+
+
+_QUERY = {
+    "name": "q",
+    "in": "query",
+    "required": True,
+    "description": "the query, in Rego",
+    "schema": {"type": "string"},
+}
+_ID = {"name": "id", "in": "path", "required": True, "description": "a policy's id", "schema": {"type": "string"}}
+_CHECK = {
+    "name": "check",
+    "in": "path",
+    "required": True,
+    "description": "a rule of `data.system.health` (live, ready, ...)",
+    "schema": {"type": "string"},
+}
+_OPA_200 = _answer("OPA's answer", _ref("OpaResult"))
+_DISABLED = _answer("queries from clients are disabled (--disable-query-endpoints)", _ref("OpaError"))
+_NOT_FOUND = _answer("not found (OPA's answer)", _ref("OpaError"))
+_REFUSED = _answer("refused: this service serves its bundle only (OPA's answer)", _ref("OpaError"))
+
+# The operations of OPA_SERVER_ROUTES (http/opa_native.py).
+_OPA_SERVER_PATHS: dict[str, dict] = {
+    "/": {
+        "get": _operation(
+            "OPA's server: its index page",
+            {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}},
+        ),
+        "post": _by_opa(
+            "the default decision (data.system.main) for the body as input",
+            {"200": _OPA_200, "400": _OPA_400, "404": _NOT_FOUND, "413": _OPA_413},
+            {},
+        ),
+    },
+    "/v1/query": {
+        "get": _by_opa(
+            "a query from the client", {"200": _OPA_200, "400": _OPA_400, "403": _DISABLED}, parameters=[_QUERY]
+        ),
+        "post": _by_opa(
+            "a query from the client, with an input",
+            {"200": _OPA_200, "400": _OPA_400, "403": _DISABLED, "413": _OPA_413},
+            _ref("QueryRequest"),
+        ),
+    },
+    "/v1/compile/{path}": {
+        "post": _by_opa(
+            "partial evaluation of the rules at the path, in the format the Accept header names",
+            {"200": _OPA_200, "400": _OPA_400, "403": _DISABLED, "413": _OPA_413},
+            _ref("CompileAtPathRequest"),
+            parameters=[_PATH],
+        )
+    },
+    "/v1/policies": {"get": _by_opa("the policies of the bundle", {"200": _OPA_200})},
+    "/v1/policies/{id}": {
+        "get": _by_opa("one policy", {"200": _OPA_200, "404": _NOT_FOUND}, parameters=[_ID]),
+        "put": _by_opa(
+            "write a policy (refused)",
+            {"400": _REFUSED, "413": _OPA_413},
+            {"type": "string"},
+            parameters=[_ID],
+            media="text/plain",
+        ),
+        "delete": _by_opa("delete a policy (refused)", {"400": _REFUSED, "404": _NOT_FOUND}, parameters=[_ID]),
+    },
+    "/v1/config": {"get": _by_opa("OPA's configuration", {"200": _OPA_200})},
+    "/v1/status": {"get": _by_opa("the status plugin's report (not enabled: OPA's 500)", {"200": _OPA_200})},
+    "/health/{check}": {
+        "get": _operation(
+            "OPA's server: a health check written in Rego (data.system.health.<check>)",
+            {
+                "200": _answer("the check holds", {"type": "object"}),
+                "400": _answer("not a check's name (OPA's answer)", _ref("OpaError")),
+                "500": _answer("the check fails or is undefined (OPA's answer)", _ref("HealthCheckFailed")),
+            },
+            parameters=[_CHECK],
+        )
+    },
+}
+
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "ACGS Policy Engine", "version": "2.0.0"},
@@ -405,9 +512,7 @@ OPENAPI: dict[str, Any] = {
                 "Liveness, with the dependencies and the bundle",
                 {
                     "200": _answer("alive (degraded: a dependency is unreachable)", _ref("Health")),
-                    "500": _answer(
-                        "with ?bundles, as OPA's: no bundle activated yet", _ref("HealthBundlesNotActivated")
-                    ),
+                    "500": _answer("with ?bundles, as OPA's: no bundle activated yet", _ref("HealthCheckFailed")),
                 },
                 parameters=[
                     {
@@ -428,6 +533,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/metrics": {"get": _operation("Prometheus metrics", {"200": _answer("Prometheus' text format", text=True)})},
         "/openapi.json": {"get": _operation("This document", {"200": _answer("OpenAPI 3.1", {"type": "object"})})},
+        **_OPA_SERVER_PATHS,
     },
     "components": {"schemas": _SCHEMAS},
 }
