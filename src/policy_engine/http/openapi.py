@@ -285,20 +285,26 @@ def _merged(server: dict, own: dict) -> dict:
     return dict(sorted(merged.items()))
 
 
-_PATH = {
-    "name": "path",
-    "in": "path",
-    "required": True,
-    "description": "a path into `data`, its segments separated by `/` (e.g. acgs/constitutional/evaluate)",
-    "schema": {"type": "string"},
-}
-_METRICS = {
-    "name": "metrics",
-    "in": "query",
-    "required": False,
-    "description": "`true`: the answer carries the server's timer, as OPA's",
-    "schema": {"type": "boolean"},
-}
+def _parameter(
+    name: str, where: str, description: str, schema: Schema | None = None, *, required: bool = False
+) -> dict:
+    """A parameter, a string unless said; a path parameter is always required."""
+    schema = schema or {"type": "string"}
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "description": description,
+        "schema": schema,
+    }
+
+
+_PATH = _parameter(
+    "path", "path", "a path into `data`, its segments separated by `/` (e.g. acgs/constitutional/evaluate)"
+)
+_METRICS = _parameter(
+    "metrics", "query", "`true`: the answer carries the server's timer, as OPA's", {"type": "boolean"}
+)
 _OPA_400 = _answer("invalid: not JSON, not an object, or a query OPA rejects", _ref("OpaError"))
 _OPA_413 = _answer("the body is over --max-body-bytes", _ref("OpaError"))
 _OPA_500 = _answer("the evaluation failed or ran past --eval-timeout-ms (OPA's answer)", _ref("OpaError"))
@@ -391,21 +397,9 @@ def _by_opa(summary: str, answers: dict, body: Schema | None = None, **options: 
     return _operation(f"OPA's server: {summary}", {**answers, "500": _OPA_500}, body, body_required=False, **options)
 
 
-_QUERY = {
-    "name": "q",
-    "in": "query",
-    "required": True,
-    "description": "the query, in Rego",
-    "schema": {"type": "string"},
-}
-_ID = {"name": "id", "in": "path", "required": True, "description": "a policy's id", "schema": {"type": "string"}}
-_CHECK = {
-    "name": "check",
-    "in": "path",
-    "required": True,
-    "description": "a rule of `data.system.health` (live, ready, ...)",
-    "schema": {"type": "string"},
-}
+_QUERY = _parameter("q", "query", "the query, in Rego", required=True)
+_ID = _parameter("id", "path", "a policy's id")
+_CHECK = _parameter("check", "path", "a rule of `data.system.health` (live, ready, ...)")
 _OPA_200 = _answer("OPA's answer", _ref("OpaResult"))
 _DISABLED = _answer("queries from clients are disabled (--disable-query-endpoints)", _ref("OpaError"))
 _NOT_FOUND = _answer("not found (OPA's answer)", _ref("OpaError"))
@@ -515,13 +509,7 @@ OPENAPI: dict[str, Any] = {
                     "500": _answer("with ?bundles, as OPA's: no bundle activated yet", _ref("HealthCheckFailed")),
                 },
                 parameters=[
-                    {
-                        "name": "bundles",
-                        "in": "query",
-                        "required": False,
-                        "description": "OPA's health check: also fail until the bundle is activated",
-                        "schema": {"type": "string"},
-                    }
+                    _parameter("bundles", "query", "OPA's health check: also fail until the bundle is activated")
                 ],
             )
         },
