@@ -171,16 +171,6 @@ def project(document: Any, trie: PathTrie) -> dict:
     return out
 
 
-def _holds_zero(value: Any) -> bool:
-    if type(value) is int:
-        return value == 0
-    if type(value) is dict:
-        return any(_holds_zero(v) for v in value.values())
-    if type(value) is list:
-        return any(_holds_zero(v) for v in value)
-    return False
-
-
 class KeyBuilder:
     """Keys for one prepared query of one bundle revision."""
 
@@ -204,12 +194,10 @@ class KeyBuilder:
         if self._read_paths is not None and self._fits_structs(input_json):
             try:
                 projection = _sorted_encoder.encode(self._read_paths.decode(input_json))
-            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, _Unusual):
+            except (msgspec.DecodeError, RecursionError, _Unusual):
                 pass  # a read path runs into a value that is not an object, say: the general way
             else:
-                # msgspec reads the integer -0 as 0, OPA keeps its text: only a read 0 matters.
-                if not (_holds_integer_zero(projection) and _may_hold_negative_zero(input_json)):
-                    return projection
+                return self._unless_negative_zero(input_json, projection)
         return self._canonical_projection(input_json)
 
     @staticmethod
@@ -218,14 +206,17 @@ class KeyBuilder:
 
     def _canonical_projection(self, input_json: bytes) -> bytes:
         try:
-            projected = project(_decoder.decode(input_json), self.trie)
-            # msgspec reads the integer -0 as 0, OPA keeps its text: a projection holding a 0
-            # that may have been written -0 takes the bridge's way.
-            if not (_holds_zero(projected) and _may_hold_negative_zero(input_json)):
-                return _sorted_encoder.encode(projected)
+            projection = _sorted_encoder.encode(project(_decoder.decode(input_json), self.trie))
         except (msgspec.DecodeError, RecursionError, _Unusual):
-            pass  # what only OPA's decoder reads as OPA does
-        return self._bridge_projection(input_json)
+            return self._bridge_projection(input_json)  # what only OPA's decoder reads as OPA does
+        return self._unless_negative_zero(input_json, projection)
+
+    def _unless_negative_zero(self, input_json: bytes, projection: bytes) -> bytes:
+        """msgspec reads the integer -0 as 0 where OPA keeps its text: a projection holding a 0
+        that may have been written -0 is the bridge's (only a read 0 matters)."""
+        if _holds_integer_zero(projection) and _may_hold_negative_zero(input_json):
+            return self._bridge_projection(input_json)
+        return projection
 
 
 class L2Keys:
