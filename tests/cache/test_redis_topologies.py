@@ -16,7 +16,13 @@ import redis
 from policy_engine.bench.opa_server import free_port
 from policy_engine.cache.l2 import REVISIONS_CHANNEL, RedisTier
 from policy_engine.workload.trace import WorkloadParams, generate
-from tests.cache.test_service_cache import assert_a_new_revision_reaches_a_peer, evaluate, eventually, metric
+from tests.cache.test_service_cache import (
+    assert_a_new_revision_reaches_a_peer,
+    evaluate,
+    eventually,
+    metric,
+    writer_and_reader,
+)
 from tests.support.redis_topologies import local_cluster, make_certificates, redis_process, stop_all, wait_until
 from tests.support.service import client, running_service
 
@@ -39,13 +45,7 @@ def batch(http, bodies: list[dict]) -> list[dict]:
 
 def assert_shared(url: str, keys_in_redis) -> None:
     """A decision one instance makes is a hit, from L2, on another."""
-    env = {"REDIS_URL": url, **PATIENT}
-    with (
-        running_service(env=env) as writer_url,
-        running_service("--l2-read", env=env) as reader_url,
-        client(writer_url) as writer,
-        client(reader_url) as reader,
-    ):
+    with writer_and_reader({"REDIS_URL": url, **PATIENT}) as (writer, reader):
         assert writer.get("/health").json()["dependencies"]["redis"] == "connected"
         assert reader.get("/health").json()["dependencies"]["redis"] == "connected"
         assert not any(answer["cache_hit"] for answer in batch(writer, DISTINCT))

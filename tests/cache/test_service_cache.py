@@ -1,8 +1,11 @@
 """The cache in the running service: hits, shadow checks, L2 in Redis, faults, warm-up, invalidation."""
 
+import contextlib
 import shutil
 import time
+from collections.abc import Iterator
 
+import httpx
 import orjson
 
 from policy_engine.bench.opa_server import free_port
@@ -107,14 +110,20 @@ def settled_keys(redis_client) -> set[bytes]:
     return keys
 
 
-def test_l2_is_shared_between_instances(redis_server):
-    env = {"REDIS_URL": redis_server.url}
+@contextlib.contextmanager
+def writer_and_reader(env: dict[str, str]) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    """Two instances on one Redis: one that writes L2, one that also reads it on an L1 miss."""
     with (
         running_service(env=env) as writer_url,
         running_service("--l2-read", env=env) as reader_url,
         client(writer_url) as writer,
         client(reader_url) as reader,
     ):
+        yield writer, reader
+
+
+def test_l2_is_shared_between_instances(redis_server):
+    with writer_and_reader({"REDIS_URL": redis_server.url}) as (writer, reader):
         assert writer.get("/health").json()["dependencies"]["redis"] == "connected"
         serving_from_its_residual(writer, BODY)
         serving_from_its_residual(reader, BODY)
