@@ -6,9 +6,9 @@ the `Decisions` protocol.
 """
 
 import asyncio
-from dataclasses import dataclass
 from typing import Protocol
 
+import msgspec
 import orjson
 
 from policy_engine.batching.batcher import Evaluator
@@ -22,8 +22,7 @@ from policy_engine.metrics import Metrics
 from policy_engine.snapshot import Entrypoint, PolicySnapshot
 
 
-@dataclass(slots=True)
-class Decided:
+class Decided(msgspec.Struct):
     result: bytes | None  # the result's JSON; None when the query is undefined
     cache_hit: bool = False
     tier: str = ""  # the cache tier that answered: l1 or l2
@@ -103,7 +102,9 @@ class EmbeddedDecisions:
         entry = snapshot.route(query, input_json, action)
         cache, key = self.cache, self._key(entry, input_json)
         if cache is not None and key is not None:
-            cached, tier = await cache.lookup(key)
+            cached, tier = cache.l1_hit(key), "l1"
+            if cached is None:
+                cached, tier = await cache.l2_hit(key), "l2"
             if cached is not None:
                 if cache.should_shadow():
                     fresh = await self.batcher.evaluate(entry.prepared, input_json)

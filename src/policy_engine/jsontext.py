@@ -87,13 +87,16 @@ def exact_dumps(document: Any) -> bytes:
     return msgspec.json.encode(document)
 
 
+_string = msgspec.json.Decoder(str)
+
+
 def string_or_text(raw: bytes) -> str:
     """A JSON string's value, or any other JSON value's text as written (never through a float)."""
     if raw[:1] == b'"':
         try:
-            return msgspec.json.decode(raw, type=str)
+            return _string.decode(raw)
         except msgspec.DecodeError:
-            return msgspec.json.decode(as_opa_reads(raw), type=str)
+            return _string.decode(as_opa_reads(raw))
     return raw.decode(errors="opa-replace")
 
 

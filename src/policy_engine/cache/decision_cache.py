@@ -27,27 +27,27 @@ class DecisionCache:
         metrics.gauge("cache_l1_entries", "Entries in the L1 cache", lambda: len(l1))
         metrics.gauge("cache_l1_bytes", "Approximate bytes held by the L1 cache", lambda: l1.bytes)
 
-    async def get(self, key: bytes) -> bytes | None:
-        """The cached result (UNDEFINED for a cached undefined), or None on a miss."""
-        return (await self.lookup(key))[0]
-
-    async def lookup(self, key: bytes) -> tuple[bytes | None, str]:
-        """(the cached result or None, the tier that had it: "l1", "l2" or "" on a miss)."""
+    def l1_hit(self, key: bytes) -> bytes | None:
+        """The L1 entry (UNDEFINED for a cached undefined), or None; counted. Not a coroutine:
+        a hit costs no await."""
         self.metrics.cache_requests.inc()
         value = self.l1.get(key)
         if value is not None:
             self.metrics.cache_hits.inc("l1")
             self._count("hits", "l1_hits")
-            return value, "l1"
+        return value
+
+    async def l2_hit(self, key: bytes) -> bytes | None:
+        """After an L1 miss: the L2 entry, promoted to L1, or None (a miss of both); counted."""
         if self.l2_read:
             value = await self.l2.get(self.l2_keys(key))  # type: ignore[union-attr]
             if value is not None:
                 self.metrics.cache_hits.inc("l2")
                 self._count("hits", "l2_hits")
                 self.l1.put(key, value)  # promotion
-                return value, "l2"
+                return value
         self._count("misses")
-        return None, ""
+        return None
 
     def put(self, key: bytes, result: bytes | None) -> None:
         value = UNDEFINED if result is None else result

@@ -136,9 +136,10 @@ _sorted_encoder = msgspec.json.Encoder(order="sorted")
 
 def _read_path_decoder(trie: PathTrie) -> msgspec.json.Decoder | None:
     """None when msgspec cannot name a field as the policy does (a key holding a quote, a
-    backslash or a control character): such read sets take the general way."""
+    backslash or a control character): such read sets take the general way. A float keeps its
+    text unchecked: the documents this decoder reads were scanned for long exponents first."""
     try:
-        return msgspec.json.Decoder(_projection_struct(trie), float_hook=_float)
+        return msgspec.json.Decoder(_projection_struct(trie), float_hook=msgspec.Raw)
     except ValueError:
         return None
 
@@ -194,7 +195,7 @@ class KeyBuilder:
         if self._read_paths is not None and self._fits_structs(input_json):
             try:
                 projection = _sorted_encoder.encode(self._read_paths.decode(input_json))
-            except (msgspec.DecodeError, RecursionError, _Unusual):
+            except (msgspec.DecodeError, RecursionError):
                 pass  # a read path runs into a value that is not an object, say: the general way
             else:
                 return self._unless_negative_zero(input_json, projection)

@@ -1,7 +1,6 @@
 """The ACGS API (API.md): evaluate, health, ready. Fails closed: never a 5xx, never an allow by error."""
 
 import time
-from dataclasses import dataclass
 
 import msgspec
 import orjson
@@ -79,8 +78,7 @@ def _failed(why: str) -> "Outcome":
     return Outcome(orjson.dumps(fields)[1:-1], allow=False, failed=True, cache_hit=False, error=why)
 
 
-@dataclass(slots=True)
-class Outcome:
+class Outcome(msgspec.Struct):
     fields: bytes  # the decision's fields as a JSON object's members, without braces
     allow: bool
     failed: bool

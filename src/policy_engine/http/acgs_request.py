@@ -5,7 +5,6 @@ decoded values serve validation and routing only.
 """
 
 import re
-from dataclasses import dataclass
 
 import msgspec
 import orjson
@@ -14,12 +13,13 @@ from policy_engine import jsontext
 from policy_engine.http.ids import decision_id, utc_timestamp
 
 
-@dataclass(frozen=True)
-class EvaluateRequest:
+class EvaluateRequest(msgspec.Struct):
     action: str
     agent_id: str | None
     input_data_json: bytes  # the client's JSON of input_data
     context_json: bytes  # the client's JSON of context (null when it sent null)
+    action_json: bytes  # the client's JSON string of action
+    agent_id_json: bytes  # the client's JSON string of the agent's id, or null
 
 
 class RequestInvalid(Exception):
@@ -99,6 +99,8 @@ def parse_evaluate_request(raw: bytes) -> EvaluateRequest:
         jsontext.string_or_text(agent) if agent else None,
         input_data,
         context,
+        action,
+        agent or b"null",
     )
 
 
@@ -115,11 +117,11 @@ def _agent_of(context: bytes) -> bytes:
 
 def opa_input(request: EvaluateRequest, evaluation_id: str | None = None) -> bytes:
     """The input document the old service sent to OPA (policies depend on this shape), as JSON."""
-    return b'{"action":%b,"agent_id":%b,"data":%b,"context":%b,"evaluation_id":%b,"timestamp":%b}' % (
-        orjson.dumps(request.action),
-        orjson.dumps(request.agent_id),
+    return b'{"action":%b,"agent_id":%b,"data":%b,"context":%b,"evaluation_id":%b,"timestamp":"%b"}' % (
+        request.action_json,
+        request.agent_id_json,
         request.input_data_json,
         request.context_json,
         orjson.dumps(evaluation_id or decision_id()),
-        orjson.dumps(utc_timestamp()),
+        utc_timestamp().encode(),  # ISO-8601: nothing in it needs escaping
     )

@@ -4,9 +4,9 @@ Hand-written on purpose: a framework's per-request objects cost more than the de
 """
 
 import zlib
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import orjson
 
 JSON = [(b"content-type", b"application/json")]
@@ -16,8 +16,7 @@ class BodyTooLarge(Exception):
     pass
 
 
-@dataclass(slots=True)
-class Request:
+class Request(msgspec.Struct):
     method: str
     path: str
     query: bytes
@@ -84,11 +83,10 @@ def decoded(raw: bytes, encoding: bytes, limit: int) -> bytes:
     return out if inflate.eof else raw
 
 
-@dataclass(slots=True)
-class Response:
+class Response(msgspec.Struct):
     status: int
     body: bytes
-    headers: list[tuple[bytes, bytes]] = field(default_factory=lambda: JSON)
+    headers: list[tuple[bytes, bytes]] = msgspec.field(default_factory=lambda: JSON)
 
 
 def json_response(status: int, document: Any) -> Response:
