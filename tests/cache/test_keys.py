@@ -251,6 +251,28 @@ def test_no_key_for_an_input_opa_refuses_even_where_the_policy_does_not_read(rea
         keys.key(raw)
 
 
+@pytest.mark.parametrize(
+    "read",
+    [
+        b'"a": {"b": 1e99999}',
+        b'"c": [1E+0099999]',
+        b'"c": [0, [-5.5e-99999]]',
+        b'"c":\n\t1e99999',
+        b'"c": {"n":-1e99999}',
+    ],
+)
+def test_no_key_for_an_input_opa_refuses_where_the_policy_reads(reads_ab_and_c, read):
+    """On the fast way floats keep their text unchecked (msgspec.Raw): the whole-document scan
+    for long exponents is what keeps a number OPA refuses from a key, read or not."""
+    entry = reads_ab_and_c.entrypoint
+    keys = KeyBuilder("r", "q", entry.reads.paths, entry.cache_key)
+    raw = b'{"x": 1, %b}' % read
+    with pytest.raises(InvalidInput):
+        entry.evaluate_json(raw)  # OPA's own refusal
+    with pytest.raises(InvalidInput):
+        keys.key(raw)
+
+
 @settings(max_examples=500, deadline=None)
 @given(
     document=st.recursive(
