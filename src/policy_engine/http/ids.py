@@ -33,8 +33,10 @@ def utc_timestamp() -> str:
     if ms != _last_ms:
         second, milli = divmod(ms, 1000)
         if second != _last_second:
-            _last_second = second
+            # The text before the second that names it: a reader never pairs a new second with old text.
             _last_second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        _last_ms = ms
-        _last_text = f"{_last_second_text}.{milli:03d}+00:00"
+            _last_second = second
+        text = f"{_last_second_text}.{milli:03d}+00:00"
+        _last_ms, _last_text = ms, text
+        return text
     return _last_text
