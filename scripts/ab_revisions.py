@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Runs inside each revision's tree: loads the service, warms it, then one timed pass per "go".
+# Its timed loop is bench/in_process.py's, written out: a revision's own copy of that module
+# may time something else (before the exact path, the parse was outside the timer).
 WORKER = r"""
 import asyncio, dataclasses, os, sys, time, orjson
 from policy_engine.bench.stats import percentiles_us
